@@ -1,0 +1,53 @@
+"""The bridge + host-local CNI conflist of a node."""
+
+from __future__ import annotations
+
+import json
+
+from planning.plan import ClusterPlan, HostPlan
+from rendering.files import RenderedFile
+
+CONFLIST_PATH = "/etc/cni/net.d/10-kubev6.conflist"
+NETWORK_NAME = "kubev6"
+BRIDGE = "cbr0"
+PLUGINS = ("bridge", "host-local", "portmap", "loopback")
+# Debian's containernetworking-plugins; containerd looks in /opt/cni/bin.
+DEBIAN_PLUGIN_DIR = "/usr/lib/cni"
+CONTAINERD_PLUGIN_DIR = "/opt/cni/bin"
+
+
+def conflist(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
+    if node.pod_subnet is None:
+        raise ValueError(f"{node.name} has no pod subnet")
+    return {
+        "cniVersion": "1.0.0",
+        "name": NETWORK_NAME,
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": True,
+                "isDefaultGateway": True,
+                # Pods keep their own addresses across nodes: routed, never masqueraded.
+                "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": str(node.pod_subnet), "gateway": str(node.pod_gateway)}]],
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+
+
+def conflist_file(plan: ClusterPlan, node: HostPlan) -> RenderedFile:
+    return RenderedFile(CONFLIST_PATH, json.dumps(conflist(plan, node), indent=2) + "\n")
+
+
+def link_plugins_commands() -> list[str]:
+    """Make the plugin binaries appear where containerd looks, keeping any already there."""
+    return [f"mkdir -p {CONTAINERD_PLUGIN_DIR}"] + [
+        f"[ -e {CONTAINERD_PLUGIN_DIR}/{p} ] || ln -s {DEBIAN_PLUGIN_DIR}/{p} {CONTAINERD_PLUGIN_DIR}/{p}"
+        for p in PLUGINS
+    ]

@@ -1,0 +1,259 @@
+"""The gateway's NAT64 (Jool or TAYGA), DNS64 (Unbound or BIND9) and relay guard."""
+
+from __future__ import annotations
+
+from planning.plan import ClusterPlan
+from rendering.files import RenderedFile
+
+NAT64_SCRIPT_PATH = "/etc/kubev6/nat64.sh"
+NFT_PATH = "/etc/kubev6/nat64.nft"
+TAYGA_CONF_PATH = "/etc/kubev6/tayga.conf"
+UNBOUND_CONF_PATH = "/etc/kubev6/unbound.conf"
+NAMED_CONF_PATH = "/etc/kubev6/named.conf"
+DNS64_SCRIPT_PATH = "/etc/kubev6/dns64.sh"
+NAT64_UNIT_PATH = "/etc/systemd/system/kubev6-nat64.service"
+DNS64_UNIT_PATH = "/etc/systemd/system/kubev6-dns64.service"
+TAYGA_DEVICE = "nat64"
+JOOL_INSTANCE = "kubev6"
+NFT_GUARD_TABLE = "kubev6_nat64"
+NFT_NAT44_TABLE = "kubev6_nat44"
+RUN_DIR = "/run/kubev6"
+
+
+def tayga_ipv4_address(plan: ClusterPlan) -> str:
+    """TAYGA's own IPv4 address: the first address of its pool (it excludes it from the pool)."""
+    return str(plan.config.gateway.nat64.ipv4_pool[1])
+
+
+def tayga_conf(plan: ClusterPlan) -> RenderedFile:
+    pool = plan.config.gateway.nat64.ipv4_pool
+    lines = [
+        f"tun-device {TAYGA_DEVICE}",
+        f"ipv4-addr {tayga_ipv4_address(plan)}",
+        f"prefix {plan.nat64_prefix}",
+        f"dynamic-pool {pool}",
+        "data-dir /var/lib/tayga-kubev6",
+    ]
+    if plan.nat64_prefix.prefixlen == 96 and str(plan.nat64_prefix) == "64:ff9b::/96":
+        # TAYGA cannot map its own IPv4 into the well-known prefix; give it an address of
+        # the node network that no host uses (the network's last-but-one address).
+        lines.append(f"ipv6-addr {plan.node_prefix[-2]}")
+    return RenderedFile(TAYGA_CONF_PATH, "# kube-v6 NAT64 (TAYGA)\n" + "\n".join(lines) + "\n")
+
+
+def guard_ruleset(plan: ClusterPlan) -> RenderedFile:
+    """nftables: only the cluster's prefixes may use the translator (no open relay);
+    with TAYGA, its IPv4 pool is masqueraded behind the uplink."""
+    allowed = ", ".join(str(p) for p in plan.translator_sources)
+    uplink = plan.config.gateway.uplink_interface
+    text = f"""# kube-v6 NAT64 guard, rendered from the cluster plan
+table inet {NFT_GUARD_TABLE}
+delete table inet {NFT_GUARD_TABLE}
+table inet {NFT_GUARD_TABLE} {{
+  set cluster6 {{
+    type ipv6_addr
+    flags interval
+    elements = {{ {allowed} }}
+  }}
+  chain guard {{
+    # before conntrack and before Jool's netfilter hook
+    type filter hook prerouting priority -300; policy accept;
+    ip6 daddr {plan.nat64_prefix} ip6 saddr != @cluster6 counter drop comment "not a cluster source"
+  }}
+}}
+"""
+    if plan.config.gateway.nat64.engine == "tayga":
+        text += f"""table ip {NFT_NAT44_TABLE}
+delete table ip {NFT_NAT44_TABLE}
+table ip {NFT_NAT44_TABLE} {{
+  chain postrouting {{
+    type nat hook postrouting priority 100; policy accept;
+    ip saddr {plan.config.gateway.nat64.ipv4_pool} oifname "{uplink}" masquerade
+  }}
+}}
+"""
+    return RenderedFile(NFT_PATH, text)
+
+
+def nat64_script(plan: ClusterPlan) -> RenderedFile:
+    """`nat64.sh up|down`: start or stop the translator and its guard, idempotently."""
+    nat64 = plan.config.gateway.nat64
+    if nat64.engine == "tayga":
+        pool = nat64.ipv4_pool
+        up = f"""    mkdir -p /var/lib/tayga-kubev6 {RUN_DIR}
+    if ! ip link show {TAYGA_DEVICE} >/dev/null 2>&1; then
+      tayga --config {TAYGA_CONF_PATH} --mktun
+    fi
+    ip link set {TAYGA_DEVICE} up
+    ip route replace {pool} dev {TAYGA_DEVICE}
+    ip -6 route replace {plan.nat64_prefix} dev {TAYGA_DEVICE}
+    if [ -f {RUN_DIR}/tayga.pid ] && kill -0 "$(cat {RUN_DIR}/tayga.pid)" 2>/dev/null; then :; else
+      tayga --config {TAYGA_CONF_PATH} --pidfile {RUN_DIR}/tayga.pid
+    fi"""
+        down = f"""    if [ -f {RUN_DIR}/tayga.pid ]; then
+      kill "$(cat {RUN_DIR}/tayga.pid)" 2>/dev/null || true
+      rm -f {RUN_DIR}/tayga.pid
+    fi
+    ip link del {TAYGA_DEVICE} 2>/dev/null || true
+    nft delete table ip {NFT_NAT44_TABLE} 2>/dev/null || true"""
+    else:
+        up = f"""    modprobe jool
+    if ! jool instance display 2>/dev/null | grep -qw {JOOL_INSTANCE}; then
+      jool instance add {JOOL_INSTANCE} --netfilter --pool6 {plan.nat64_prefix}
+    fi"""
+        down = f"""    jool instance remove {JOOL_INSTANCE} 2>/dev/null || true"""
+    text = f"""#!/bin/sh
+# kube-v6 NAT64 ({nat64.engine}) on {plan.gateway.name}, rendered from the cluster plan.
+set -eu
+case "${{1:-up}}" in
+  up)
+{up}
+    nft -f {NFT_PATH}
+    ;;
+  down)
+{down}
+    nft delete table inet {NFT_GUARD_TABLE} 2>/dev/null || true
+    ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
+"""
+    return RenderedFile(NAT64_SCRIPT_PATH, text, "0755")
+
+
+def _clients(plan: ClusterPlan) -> list[str]:
+    return ["::1", *(str(p) for p in plan.translator_sources)]
+
+
+def unbound_conf(plan: ClusterPlan) -> RenderedFile:
+    dns64 = plan.config.gateway.dns64
+    lines = [
+        "# kube-v6 DNS64 (Unbound), rendered from the cluster plan",
+        "server:",
+        "    verbosity: 1",
+        f"    interface: {plan.gateway.address}",
+        "    interface: ::1",
+        "    port: 53",
+        "    do-ip4: yes",
+        "    do-ip6: yes",
+        '    chroot: ""',
+        f'    pidfile: "{RUN_DIR}/unbound.pid"',
+        "    use-syslog: no",
+        '    logfile: ""',
+        # Only the cluster may ask: not an open resolver.
+        "    access-control: 0.0.0.0/0 refuse",
+        "    access-control: ::/0 refuse",
+        *(f"    access-control: {c} allow" for c in _clients(plan)),
+        '    module-config: "dns64 iterator"',
+        f"    dns64-prefix: {plan.nat64_prefix}",
+        *(f'    local-zone: "{z}" nodefault' for z in dns64.local_zones),
+        *(f'    domain-insecure: "{z}"' for z in dns64.local_zones),
+        "forward-zone:",
+        '    name: "."',
+        *(f"    forward-addr: {u}" for u in dns64.upstream),
+    ]
+    return RenderedFile(UNBOUND_CONF_PATH, "\n".join(lines) + "\n")
+
+
+def named_conf(plan: ClusterPlan) -> RenderedFile:
+    dns64 = plan.config.gateway.dns64
+    clients = "; ".join(_clients(plan))
+    upstream = "; ".join(str(u) for u in dns64.upstream)
+    text = f"""// kube-v6 DNS64 (BIND9), rendered from the cluster plan
+options {{
+    directory "/var/cache/bind";
+    pid-file "{RUN_DIR}/named.pid";
+    listen-on-v6 {{ {plan.gateway.address}; ::1; }};
+    listen-on {{ none; }};
+    // Only the cluster may ask: not an open resolver.
+    allow-query {{ {clients}; }};
+    allow-recursion {{ {clients}; }};
+    recursion yes;
+    forward only;
+    forwarders {{ {upstream}; }};
+    dnssec-validation no;
+    dns64 {plan.nat64_prefix} {{
+        clients {{ {clients}; }};
+    }};
+}};
+"""
+    return RenderedFile(NAMED_CONF_PATH, text)
+
+
+def dns64_conf(plan: ClusterPlan) -> RenderedFile:
+    return unbound_conf(plan) if plan.config.gateway.dns64.engine == "unbound" else named_conf(plan)
+
+
+def dns64_command(plan: ClusterPlan) -> list[str]:
+    """The resolver in the foreground (systemd or the lab supervise it)."""
+    if plan.config.gateway.dns64.engine == "unbound":
+        return ["unbound", "-d", "-p", "-c", UNBOUND_CONF_PATH]
+    return ["named", "-f", "-c", NAMED_CONF_PATH]
+
+
+def dns64_check_command(plan: ClusterPlan) -> list[str]:
+    if plan.config.gateway.dns64.engine == "unbound":
+        return ["unbound-checkconf", UNBOUND_CONF_PATH]
+    return ["named-checkconf", NAMED_CONF_PATH]
+
+
+def dns64_script(plan: ClusterPlan) -> RenderedFile:
+    """`dns64.sh up|down` for hosts without systemd: start or stop the resolver in the background."""
+    cmd = " ".join(dns64_command(plan))
+    text = f"""#!/bin/sh
+# kube-v6 DNS64 ({plan.config.gateway.dns64.engine}) on {plan.gateway.name}
+set -eu
+PIDFILE={RUN_DIR}/dns64.pid
+case "${{1:-up}}" in
+  up)
+    mkdir -p {RUN_DIR}
+    {" ".join(dns64_check_command(plan))}
+    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then exit 0; fi
+    nohup {cmd} >{RUN_DIR}/dns64.log 2>&1 &
+    echo $! > "$PIDFILE"
+    ;;
+  down)
+    if [ -f "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
+    ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
+"""
+    return RenderedFile(DNS64_SCRIPT_PATH, text, "0755")
+
+
+def nat64_unit() -> RenderedFile:
+    return RenderedFile(
+        NAT64_UNIT_PATH,
+        f"""[Unit]
+Description=kube-v6 NAT64 translator and relay guard
+After=network-online.target kubev6-routes.service
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart={NAT64_SCRIPT_PATH} up
+ExecStop={NAT64_SCRIPT_PATH} down
+
+[Install]
+WantedBy=multi-user.target
+""",
+    )
+
+
+def dns64_unit(plan: ClusterPlan) -> RenderedFile:
+    return RenderedFile(
+        DNS64_UNIT_PATH,
+        f"""[Unit]
+Description=kube-v6 DNS64 resolver ({plan.config.gateway.dns64.engine})
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStartPre={" ".join(dns64_check_command(plan))}
+ExecStart={" ".join(dns64_command(plan))}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+""",
+    )

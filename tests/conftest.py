@@ -1,0 +1,8 @@
+"""Shared fixtures. Tests run from the project root; make its packages importable."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
