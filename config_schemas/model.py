@@ -192,10 +192,11 @@ class SshConfig(Strict):
     @field_validator("public_key")
     @classmethod
     def _public(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+", value):
-            raise ValueError("expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... comment'")
+        # The private-key check comes first: a pasted private key is not a public key line either.
         if value is not None and "PRIVATE KEY" in value:
             raise ValueError("this is a private key; put it in kubev6:sshPrivateKey with --secret")
+        if value is not None and not re.match(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+", value):
+            raise ValueError("expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... comment'")
         return value
 
 
@@ -209,7 +210,9 @@ class StagesConfig(Strict):
 
 class WorkloadsConfig(Strict):
     namespace: Hostname = "kubev6-checks"
+    # agnhost serves HTTP (netexec); busybox runs the checks (nslookup, wget).
     image: str = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+    check_image: str = "docker.io/library/busybox:1.36"
     # An IPv4-only name the egress check fetches through DNS64 + NAT64.
     egress_url: str = "http://ipv4.google.com/"
     replicas: Annotated[int, Field(ge=2, le=100)] = 2

@@ -42,8 +42,15 @@ def from_validation_error(error: ValidationError) -> list[Problem]:
             message = "unknown key (check its spelling; keys are camelCase)"
         elif item["type"] == "missing":
             message = "required key is missing"
-        problems.append(Problem(key(*loc) if loc else f"{NAMESPACE}:", message))
+        loc = [_one_line(p) if isinstance(p, str) else p for p in loc]
+        problems.append(Problem(key(*loc) if loc else f"{NAMESPACE}:", _one_line(message)))
     return problems
+
+
+def _one_line(text: str) -> str:
+    """Messages quote the user's input; escape line breaks and other control characters
+    so each problem stays one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class ConfigError(Exception):
