@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
+from pulumi.runtime import config as runtime_config
 
 from config_schemas.loading import LoadedConfig, parse_config, raw_from_config_env, read_host_routes
 from config_schemas.problems import NAMESPACE, ConfigError, Problem
+
+
+def _all_config() -> dict[str, str]:
+    """Every config value of the stack: the engine's map, else the PULUMI_CONFIG environment."""
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
 def load_stack_config() -> tuple[LoadedConfig, pulumi.Output[str] | None]:
@@ -15,10 +20,10 @@ def load_stack_config() -> tuple[LoadedConfig, pulumi.Output[str] | None]:
     Returns the model and the SSH private key (a secret Output) if the stack sets one.
     Raises pulumi.RunError (printed without a traceback) on any problem.
     """
-    env = get_config_env()
+    values = _all_config()
     try:
-        loaded = parse_config(raw_from_config_env(env), read_host_routes())
-        private_key = _private_key(env)
+        loaded = parse_config(raw_from_config_env(values), read_host_routes())
+        private_key = _private_key(values)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
     for warning in loaded.warnings:
@@ -26,11 +31,12 @@ def load_stack_config() -> tuple[LoadedConfig, pulumi.Output[str] | None]:
     return loaded, private_key
 
 
-def _private_key(env: dict[str, str]) -> pulumi.Output[str] | None:
+def _private_key(values: dict[str, str]) -> pulumi.Output[str] | None:
     full_key = f"{NAMESPACE}:sshPrivateKey"
-    if full_key not in env:
+    if full_key not in values:
         return None
-    if full_key not in get_config_secret_keys_env():
+    secret = runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env()
+    if not secret:
         raise ConfigError(
             [Problem(full_key, "must be set as a secret: pulumi config set --secret sshPrivateKey < key")]
         )

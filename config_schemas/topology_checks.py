@@ -229,10 +229,12 @@ def _check_local_routes(cfg: ClusterConfig, host_routes: Sequence[HostRoute]) ->
     own = cfg.network.local_bridge
     if own is None and isinstance(cfg.platform, LibvirtPlatform):
         own = cfg.platform.cluster_bridge
-    for route in host_routes:
-        if route.device in (own, "lo") or route.destination.prefixlen == 0:
+    reported: set[str] = set()
+    for route in sorted(host_routes, key=lambda r: r.destination.prefixlen):
+        if route.device in (own, "lo", *reported) or route.destination.prefixlen == 0:
             continue
         if route.destination.prefixlen >= 8 and _overlaps(route.destination, cfg.network.node_prefix):
+            reported.add(route.device)
             yield Problem(
                 key("network", "nodePrefix"),
                 f"{cfg.network.node_prefix} overlaps {route.destination} on {route.device} of the machine running "

@@ -1,0 +1,42 @@
+"""kube-v6: stack config -> validated model -> plan -> rendered files -> resources -> outputs."""
+
+from components import (
+    BridgeCniConfig,
+    KubeadmMaster,
+    KubeadmMinion,
+    KubeNode,
+    LibvirtInfra,
+    Nat64Gateway,
+    SshKeyPair,  # fmt: skip
+    TestWorkloads,
+    ssh_access,
+)
+from components.outputs import export_outputs
+from config_schemas.pulumi_config import load_stack_config
+from planning import make_plan
+
+loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
+plan = make_plan(loaded.cluster)
+stages = plan.config.stages
+keys = SshKeyPair("ssh", configured_key, plan.config.ssh.public_key)
+access = ssh_access(plan, keys.private_key)
+infra = LibvirtInfra("libvirt", plan) if plan.config.platform.kind == "libvirt" else None
+
+#            IPv4 internet
+#                  |
+#   [Nat64Gateway: NAT64 + DNS64]  ---- IPv6-only node network ----  [master]  [minion 1] ... [minion N]
+gateway = Nat64Gateway(plan.gateway.name, plan, access, keys.public_key, infra)
+nodes = {n.name: KubeNode(n.name, plan, n, access, keys.public_key, infra, needs=gateway.ready) for n in plan.nodes}
+cni = {n.name: BridgeCniConfig(f"{n.name}-cni", plan, n, access, depends_on=nodes[n.name].ready) for n in plan.nodes}
+
+master = minions = workloads = None
+if stages.kubeadm:
+    m = plan.master
+    master = KubeadmMaster(
+        "kubeadm-master", plan, access, depends_on=[*nodes[m.name].ready, cni[m.name], *gateway.ready]
+    )
+    minions = [KubeadmMinion(f"kubeadm-{n.name}", plan, n, access, master, [*nodes[n.name].ready, cni[n.name]])
+               for n in plan.minions]  # fmt: skip
+if master and stages.workloads:
+    workloads = TestWorkloads("checks", plan, master.kubeconfig, depends_on=[master.init, *(j.join for j in minions)])
+export_outputs(plan, master, workloads)

@@ -1,0 +1,64 @@
+"""KubeadmMaster: `kubeadm init` with the v1beta4 config; join data and kubeconfig as secrets."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.join_token import join_token
+from components.remote_steps import SshAccess, run
+from planning.plan import ClusterPlan
+from rendering import steps
+
+
+class KubeadmMaster(pulumi.ComponentResource):
+    token: pulumi.Output[str]
+    ca_cert_hash: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    api_endpoint: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        plan: ClusterPlan,
+        access: SshAccess,
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("kubev6:index:KubeadmMaster", name, None, opts)
+        master = plan.master
+        self.token = join_token(f"{name}-token", parent=self)
+        init_create = self.token.apply(lambda t: steps.kubeadm_init_step(plan, t).create)
+        init = run(
+            f"{name}-init",
+            access,
+            master,
+            init_create,
+            delete=steps.kubeadm_init_step(plan, "<token>").delete,
+            parent=self,
+            depends_on=depends_on,
+            secret=True,
+        )
+        ca_hash = run(
+            f"{name}-ca-cert-hash",
+            access,
+            master,
+            steps.CA_CERT_HASH_COMMAND,
+            parent=self,
+            depends_on=[init],
+            secret=True,
+        )
+        kubeconfig = run(
+            f"{name}-kubeconfig", access, master, steps.KUBECONFIG_COMMAND, parent=self, depends_on=[init], secret=True
+        )
+        self.init = init
+        self.ca_cert_hash = pulumi.Output.secret(ca_hash.stdout.apply(str.strip))
+        self.kubeconfig = pulumi.Output.secret(kubeconfig.stdout)
+        self.api_endpoint = pulumi.Output.secret(plan.api_endpoint)
+        self.register_outputs(
+            {
+                "token": self.token,
+                "ca_cert_hash": self.ca_cert_hash,
+                "kubeconfig": self.kubeconfig,
+                "api_endpoint": self.api_endpoint,
+            }
+        )

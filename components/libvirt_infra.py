@@ -1,0 +1,105 @@
+"""libvirt networks, storage pool, base image and domains (platform.kind: libvirt)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_libvirt as libvirt
+
+from config_schemas.model import LibvirtPlatform
+from planning.plan import ClusterPlan, HostPlan
+from rendering.cloud_init import mac_address, network_config, user_data
+
+
+class LibvirtInfra(pulumi.ComponentResource):
+    """The IPv6-only cluster network (no IPv4 element at all), the gateway's IPv4 uplink,
+    a storage pool and the base image every machine's copy-on-write disk sits on."""
+
+    def __init__(self, name: str, plan: ClusterPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubev6:index:LibvirtInfra", name, None, opts)
+        platform = plan.config.platform
+        assert isinstance(platform, LibvirtPlatform)
+        self.platform = platform
+        self.provider = libvirt.Provider(f"{name}-provider", uri=platform.uri, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        stack = pulumi.get_stack()
+        self.pool = libvirt.Pool(
+            f"{name}-pool", name=f"kubev6-{stack}", type="dir", path=platform.pool_path, opts=child
+        )
+        self.base_image = libvirt.Volume(
+            f"{name}-base-image",
+            name=f"kubev6-{stack}-base",
+            pool=self.pool.name,
+            source=platform.base_image,
+            opts=child,
+        )
+        # The host takes the prefix's first address on the bridge, to reach the nodes over SSH.
+        self.cluster_network = libvirt.Network(
+            f"{name}-cluster",
+            name=f"kubev6-{stack}-cluster",
+            mode="none",
+            bridge=platform.cluster_bridge,
+            addresses=[str(plan.node_prefix)],
+            dhcp=libvirt.NetworkDhcpArgs(enabled=False),
+            dns=libvirt.NetworkDnsArgs(enabled=False),
+            autostart=True,
+            opts=child,
+        )
+        self.uplink_network = libvirt.Network(
+            f"{name}-uplink",
+            name=f"kubev6-{stack}-uplink",
+            mode="nat",
+            bridge=platform.uplink_bridge,
+            addresses=[str(platform.uplink_prefix)],
+            dhcp=libvirt.NetworkDhcpArgs(enabled=False),
+            autostart=True,
+            opts=child,
+        )
+        self.register_outputs(
+            {"cluster_network": self.cluster_network.name, "uplink_network": self.uplink_network.name}
+        )
+
+    def domain(
+        self, plan: ClusterPlan, host: HostPlan, public_key: pulumi.Output[str], parent: pulumi.Resource
+    ) -> libvirt.Domain:
+        """A machine: CoW disk over the base image, cloud-init (static IPv6, hostname, key)."""
+        platform = self.platform
+        opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        disk = libvirt.Volume(
+            f"{host.name}-disk",
+            name=f"{host.name}.qcow2",
+            pool=self.pool.name,
+            base_volume_id=self.base_image.id,
+            size=platform.disk_gib * 1024**3,
+            opts=opts,
+        )
+        seed = libvirt.CloudInitDisk(
+            f"{host.name}-cloud-init",
+            name=f"{host.name}-cloud-init.iso",
+            pool=self.pool.name,
+            user_data=public_key.apply(lambda key: user_data(plan, host, key, plan.config.ssh.user)),
+            network_config=network_config(plan, host),
+            opts=opts,
+        )
+        cluster_if = plan.config.network.cluster_interface
+        interfaces = [
+            libvirt.DomainNetworkInterfaceArgs(network_id=self.cluster_network.id, mac=mac_address(host, cluster_if))
+        ]
+        if host.role == "gateway":
+            uplink_if = plan.config.gateway.uplink_interface
+            interfaces.append(
+                libvirt.DomainNetworkInterfaceArgs(network_id=self.uplink_network.id, mac=mac_address(host, uplink_if))
+            )
+        memory = platform.gateway_memory_mib if host.role == "gateway" else platform.memory_mib
+        return libvirt.Domain(
+            host.name,
+            name=f"{pulumi.get_stack()}-{host.name}",
+            type=platform.domain_type,
+            vcpu=platform.vcpus,
+            memory=memory,
+            cloudinit=seed.id,
+            disks=[libvirt.DomainDiskArgs(volume_id=disk.id)],
+            network_interfaces=interfaces,
+            consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
+            autostart=True,
+            opts=opts,
+        )

@@ -1,0 +1,47 @@
+"""Stack outputs: topology facts in clear, cluster credentials as secrets, and every stage's state."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.kubeadm_master import KubeadmMaster
+from components.test_workloads import TestWorkloads
+from planning.plan import ClusterPlan
+
+
+def stage_states(plan: ClusterPlan) -> dict[str, str]:
+    stages = plan.config.stages
+    return {
+        "network": "on",
+        "install": "on" if stages.install else "off (stages.install: false)",
+        "kubeadm": "on" if stages.kubeadm else "off (stages.kubeadm: false)",
+        "workloads": "on" if stages.workloads else "off (stages.workloads: false)",
+    }
+
+
+def export_outputs(plan: ClusterPlan, master: KubeadmMaster | None, workloads: TestWorkloads | None) -> None:
+    cfg = plan.config
+    pulumi.export("platform", {"kind": cfg.platform.kind, "domainType": getattr(cfg.platform, "domain_type", "n/a")})
+    pulumi.export("stages", stage_states(plan))
+    pulumi.export(
+        "gateway",
+        {
+            "name": plan.gateway.name,
+            "address": str(plan.gateway.address),
+            "nat64Prefix": str(plan.nat64_prefix),
+            "nat64Engine": cfg.gateway.nat64.engine,
+            "dns64Engine": cfg.gateway.dns64.engine,
+        },
+    )
+    pulumi.export(
+        "nodes",
+        {n.name: {"role": n.role, "address": str(n.address), "podSubnet": str(n.pod_subnet)} for n in plan.nodes},
+    )
+    pulumi.export("serviceSubnet", str(plan.service_subnet))
+    pulumi.export("clusterDns", str(plan.dns_service_ip))
+    if master is not None:
+        pulumi.export("apiEndpoint", master.api_endpoint)
+        pulumi.export("joinToken", master.token)
+        pulumi.export("caCertHash", master.ca_cert_hash)
+        pulumi.export("kubeconfig", master.kubeconfig)
+    pulumi.export("workloadChecks", workloads.results if workloads else stage_states(plan)["workloads"])

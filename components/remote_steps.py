@@ -1,0 +1,65 @@
+"""Remote commands over SSH: one per node per concern, idempotent, secrets kept out of logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import remote
+
+from planning.plan import ClusterPlan, HostPlan
+
+
+@dataclass(frozen=True)
+class SshAccess:
+    """How every machine is reached: user, port, the private key (a secret) and dial retries."""
+
+    user: str
+    port: int
+    private_key: pulumi.Output[str]
+    dial_error_limit: int
+    per_dial_timeout: int
+
+    def connection(self, host: HostPlan) -> remote.ConnectionArgs:
+        # A bare IPv6 literal: the provider adds the brackets when it joins host and port.
+        return remote.ConnectionArgs(
+            host=host.ssh_host,
+            port=self.port,
+            user=self.user,
+            private_key=self.private_key,
+            dial_error_limit=self.dial_error_limit,
+            per_dial_timeout=self.per_dial_timeout,
+        )
+
+
+def ssh_access(plan: ClusterPlan, private_key: pulumi.Output[str]) -> SshAccess:
+    ssh = plan.config.ssh
+    return SshAccess(ssh.user, ssh.port, private_key, ssh.dial_error_limit, ssh.per_dial_timeout)
+
+
+def run(
+    name: str,
+    access: SshAccess,
+    host: HostPlan,
+    create: pulumi.Input[str],
+    *,
+    parent: pulumi.Resource,
+    delete: str | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+    secret: bool = False,
+) -> remote.Command:
+    """One remote command. With `secret`, its output is encrypted in state and never logged."""
+    opts = pulumi.ResourceOptions(
+        parent=parent,
+        depends_on=list(depends_on),
+        additional_secret_outputs=["stdout", "stderr"] if secret else None,
+    )
+    return remote.Command(
+        name,
+        connection=access.connection(host),
+        create=create,
+        delete=delete,
+        logging=remote.Logging.NONE if secret else remote.Logging.STDOUT_AND_STDERR,
+        opts=opts,
+    )

@@ -1,0 +1,129 @@
+"""kubeadm v1beta4 configs for IPv6 single-stack: init (master) and join (minions)."""
+
+from __future__ import annotations
+
+import yaml
+
+from planning.plan import ClusterPlan, HostPlan
+from rendering.files import RenderedFile
+
+KUBEADM_API = "kubeadm.k8s.io/v1beta4"
+INIT_PATH = "/etc/kubev6/kubeadm-init.yaml"
+JOIN_PATH = "/etc/kubev6/kubeadm-join.yaml"
+CRI_SOCKET = "unix:///run/containerd/containerd.sock"
+TOKEN_PLACEHOLDER = "<token>"
+
+
+def _args(**values: str) -> list[dict[str, str]]:
+    """v1beta4 extraArgs are lists of {name, value}."""
+    return [{"name": k.replace("_", "-"), "value": v} for k, v in values.items()]
+
+
+def _registration(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
+    registration: dict[str, object] = {
+        "name": node.name,
+        "criSocket": CRI_SOCKET,
+        # Explicit IPv6 node IP: never let the kubelet pick an address (kubernetes#61319).
+        "kubeletExtraArgs": _args(node_ip=str(node.address)),
+    }
+    if node.role == "master" and plan.config.kubernetes.schedule_on_master:
+        registration["taints"] = []
+    return registration
+
+
+def _timeouts(plan: ClusterPlan) -> dict[str, str]:
+    t = plan.config.kubernetes.timeouts
+    return {
+        "controlPlaneComponentHealthCheck": t.control_plane_component_health_check,
+        "kubeletHealthCheck": t.kubelet_health_check,
+        "kubernetesAPICall": t.kubernetes_api_call,
+        "discovery": t.discovery,
+        "tlsBootstrap": t.tls_bootstrap,
+    }
+
+
+def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
+    k8s = plan.config.kubernetes
+    master = plan.master
+    init = {
+        "apiVersion": KUBEADM_API,
+        "kind": "InitConfiguration",
+        "bootstrapTokens": [
+            {
+                "token": token,
+                "ttl": k8s.token_ttl,
+                "groups": ["system:bootstrappers:kubeadm:default-node-token"],
+                "usages": ["signing", "authentication"],
+            }
+        ],
+        "localAPIEndpoint": {"advertiseAddress": str(master.address), "bindPort": 6443},
+        "nodeRegistration": _registration(plan, master),
+        "timeouts": _timeouts(plan),
+    }
+    cluster = {
+        "apiVersion": KUBEADM_API,
+        "kind": "ClusterConfiguration",
+        "clusterName": k8s.cluster_name,
+        "kubernetesVersion": f"v{k8s.version}",
+        "controlPlaneEndpoint": plan.api_endpoint,
+        "imageRepository": k8s.image_repository,
+        "networking": {
+            "serviceSubnet": str(plan.service_subnet),
+            "podSubnet": str(plan.pod_supernet),
+            "dnsDomain": plan.config.network.dns_domain,
+        },
+        "apiServer": {
+            "certSANs": [str(master.address), master.name],
+            "extraArgs": _args(bind_address="::"),
+        },
+        # Node /64s are static (CNI bridge + host-local), so the controller manager must not
+        # allocate node CIDRs (that also lifts kubeadm's 16-bit pod/node mask rule).
+        "controllerManager": {"extraArgs": _args(allocate_node_cidrs="false", bind_address="::")},
+        "scheduler": {"extraArgs": _args(bind_address="::")},
+    }
+    kubelet = {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "cgroupDriver": "systemd",
+        "address": "::",
+        "healthzBindAddress": "::1",
+        "clusterDNS": [str(plan.dns_service_ip)],
+        "clusterDomain": plan.config.network.dns_domain,
+    }
+    proxy = {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "bindAddress": "::",
+        "clusterCIDR": str(plan.pod_supernet),
+        "metricsBindAddress": "[::1]:10249",
+    }
+    return [init, cluster, kubelet, proxy]
+
+
+def join_document(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> dict[str, object]:
+    return {
+        "apiVersion": KUBEADM_API,
+        "kind": "JoinConfiguration",
+        "discovery": {
+            "bootstrapToken": {
+                "apiServerEndpoint": plan.api_endpoint,
+                "token": token,
+                "caCertHashes": [ca_cert_hash],
+            }
+        },
+        "nodeRegistration": _registration(plan, node),
+        "timeouts": _timeouts(plan),
+    }
+
+
+def _dump(documents: list[dict[str, object]]) -> str:
+    # safe_dump quotes "[fd00::100]:6443" (a bracketed endpoint must be quoted, kubeadm#3101).
+    return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False)
+
+
+def init_file(plan: ClusterPlan, token: str) -> RenderedFile:
+    return RenderedFile(INIT_PATH, _dump(init_documents(plan, token)), "0600")
+
+
+def join_file(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> RenderedFile:
+    return RenderedFile(JOIN_PATH, _dump([join_document(plan, node, token, ca_cert_hash)]), "0600")

@@ -1,0 +1,140 @@
+"""The remote steps (one per host per concern) as create/delete shell scripts.
+
+Components send exactly these scripts over SSH; the network lab runs the same scripts
+inside namespaces. Every create script is idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planning.plan import ClusterPlan, HostPlan
+from rendering import cni, gateway, host_network, kubeadm, node_install
+from rendering.files import install_script, remove_script
+from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
+
+
+@dataclass(frozen=True)
+class Step:
+    create: str
+    delete: str
+
+
+def _systemd_or(unit: str, direct: str) -> str:
+    """Enable a unit where systemd runs; elsewhere (the namespace lab) act directly."""
+    return (
+        f"if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable {unit}; "
+        f"systemctl restart {unit}; else {direct}; fi"
+    )
+
+
+def _load_modules(names: list[str]) -> list[str]:
+    # A module may be built in (no /lib/modules entry): the strict sysctl apply that
+    # follows fails if something the node needs is really missing.
+    return [
+        f'modprobe -q {m} 2>/dev/null || [ -d /sys/module/{m} ] || echo "kube-v6: module {m} not loadable here" >&2'
+        for m in names
+    ]
+
+
+def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
+    """Sysctls, modules, static routes (persisted), resolver and /etc/hosts."""
+    files = [
+        host_network.sysctl_file(plan, host),
+        host_network.modules_file(plan, host),
+        host_network.routes_script(plan, host),
+        host_network.routes_unit(plan),
+        host_network.resolv_conf(plan, host),
+        host_network.hosts_file(plan, host),
+    ]
+    then = [
+        *_load_modules(host_network.modules(plan, host)),
+        f"sysctl -q -p {SYSCTL_PATH}",
+        _systemd_or("kubev6-routes.service", f"{ROUTES_PATH} up"),
+    ]
+    delete = remove_script(
+        [SYSCTL_PATH, host_network.MODULES_PATH, ROUTES_UNIT_PATH, ROUTES_PATH],
+        first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down"],
+    )
+    return Step(install_script(files, then), delete)
+
+
+def packages_step(plan: ClusterPlan, node: HostPlan) -> Step:
+    files = node_install.install_files(plan, node)
+    delete = remove_script(
+        [f.path for f in files], first=[*node_install.uninstall_commands(), "systemctl restart containerd"]
+    )
+    return Step(install_script(files, node_install.install_commands(plan, node)), delete)
+
+
+def gateway_packages_step(plan: ClusterPlan) -> Step:
+    """The translator and resolver packages (Debian names) and nftables."""
+    nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.config.gateway.nat64.engine]
+    dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.config.gateway.dns64.engine]
+    create = (
+        "set -eu\nexport DEBIAN_FRONTEND=noninteractive\n"
+        f"apt-get update -q && apt-get install -y -q nftables {nat64} {dns64}\n"
+        # The project runs its own resolver instance (kubev6-dns64.service).
+        f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true\n"
+    )
+    return Step(create, "true\n")
+
+
+def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
+    files = [cni.conflist_file(plan, node)]
+    return Step(install_script(files, cni.link_plugins_commands()), remove_script([cni.CONFLIST_PATH]))
+
+
+def nat64_step(plan: ClusterPlan) -> Step:
+    files = [gateway.guard_ruleset(plan), gateway.nat64_script(plan), gateway.nat64_unit()]
+    if plan.config.gateway.nat64.engine == "tayga":
+        files.insert(0, gateway.tayga_conf(plan))
+    create = install_script(files, [_systemd_or("kubev6-nat64.service", f"{gateway.NAT64_SCRIPT_PATH} up")])
+    delete = remove_script(
+        [f.path for f in files],
+        first=["systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{gateway.NAT64_SCRIPT_PATH} down"],
+    )
+    return Step(create, delete)
+
+
+def dns64_step(plan: ClusterPlan) -> Step:
+    files = [gateway.dns64_conf(plan), gateway.dns64_script(plan), gateway.dns64_unit(plan)]
+    create = install_script(files, [_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up")])
+    delete = remove_script(
+        [f.path for f in files],
+        first=["systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{gateway.DNS64_SCRIPT_PATH} down"],
+    )
+    return Step(create, delete)
+
+
+def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
+    init = kubeadm.init_file(plan, token)
+    create = install_script(
+        [init],
+        [
+            # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
+            f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >/var/log/kubev6-init.log 2>&1",
+            "echo initialised",
+        ],
+    )
+    return Step(create, remove_script([init.path], first=["kubeadm reset -f >/dev/null 2>&1"]))
+
+
+def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> Step:
+    join = kubeadm.join_file(plan, node, token, ca_cert_hash)
+    create = install_script(
+        [join],
+        [
+            f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >/var/log/kubev6-join.log 2>&1",
+            "echo joined",
+        ],
+    )
+    return Step(create, remove_script([join.path], first=["kubeadm reset -f >/dev/null 2>&1"]))
+
+
+# Read back from the master after init (outputs are secrets).
+CA_CERT_HASH_COMMAND = (
+    "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der "
+    "| sha256sum | sed 's/^\\([0-9a-f]*\\).*/sha256:\\1/'"
+)
+KUBECONFIG_COMMAND = "cat /etc/kubernetes/admin.conf"

@@ -1,0 +1,94 @@
+"""Runs the Pulumi program under mocks for one stack file and records what it declared."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Declared:
+    type_: str
+    name: str
+    inputs: dict[str, Any]
+    resource_id: str
+
+
+@dataclass
+class Recorder(pulumi.runtime.Mocks):
+    resources: list[Declared] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ == "command:remote:Command" or args.typ == "command:local:Command":
+            outputs.setdefault("stdout", f"stdout-of-{args.name}")
+            outputs.setdefault("stderr", "")
+        rid = f"{args.name}-id"
+        self.resources.append(Declared(args.typ, args.name, dict(args.inputs), rid))
+        return rid, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+    def of_type(self, type_: str) -> list[Declared]:
+        return [r for r in self.resources if r.type_ == type_]
+
+    def named(self, name: str) -> Declared:
+        return next(r for r in self.resources if r.name == name)
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = dict(doc.get("config") or {})
+    config.update(overrides or {})
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+@dataclass
+class Exported:
+    value: Any
+    secret: bool
+
+
+def run_program(
+    stack: str, overrides: dict[str, Any] | None = None, secret_keys: list[str] | None = None, preview: bool = False
+) -> tuple[Recorder, dict[str, Exported]]:
+    """Evaluate __main__.py for `stack` under mocks and wait for every registration.
+
+    Returns what was declared and the stack outputs (resolved, with their secretness).
+    """
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="kube-v6", stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(stack_config(stack, overrides), secret_keys or [])
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    exports: dict[str, Any] = {}
+    real_export = pulumi.export
+
+    def program() -> None:
+        pulumi.export = lambda name, value: exports.__setitem__(name, value)  # type: ignore[assignment]
+        try:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+        finally:
+            pulumi.export = real_export
+
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+    resolved = {}
+    for name, value in exports.items():
+        out = pulumi.Output.from_input(value)
+        resolved[name] = Exported(_sync_await(out.future(with_unknowns=True)), _sync_await(out.is_secret()))
+    return recorder, resolved
