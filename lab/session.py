@@ -1,0 +1,254 @@
+"""The lab as a whole: bring a stack's rendered data plane up, check it, tear it down.
+
+    with lab_session("lab") as lab:
+        for result in lab.check():
+            print(result.report())
+
+Everything is torn down when the context exits, on an exception, on Ctrl-C and on SIGTERM/SIGHUP.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+import netaddr
+
+from config_schemas.stack_files import load_stack_file
+from lab import checks, node_config
+from lab.cni_runtime import result_ips
+from lab.internet import InternetServices, page_token, wait_listening
+from lab.naming import POD_IF, LabNames
+from lab.pods import POD_PORT, Pod, attachment, create_pod, delete_pod, node_runtime
+from lab.shell import HostExec
+from lab.state import LabState, list_namespaces, release_mountpoints, teardown_prefix
+from lab.topology import Topology
+from planning.plan import ClusterPlan, HostPlan, make_plan
+from rendering import gateway, host_network
+
+NODE_PORT = 8080
+
+
+@dataclass
+class Timings:
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - start
+
+    def report(self) -> str:
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.phases.items())
+
+
+class Lab:
+    """One stack's lab. `plan` overrides the stack's plan (e.g. a deliberately broken one)."""
+
+    def __init__(
+        self,
+        stack: str,
+        *,
+        plan: ClusterPlan | None = None,
+        root_access: bool = False,
+        pods_per_minion: int = 2,
+        pods_on_master: int = 1,
+        tag: str | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.stack = stack
+        self.plan = plan if plan is not None else make_plan(load_stack_file(stack).cluster)
+        names = LabNames.for_plan(stack, self.plan)
+        self.names = LabNames(stack, tag, names.host_short) if tag else names
+        self.state = LabState(self.names.prefix)
+        self.topology = Topology(self.plan, self.names, self.state, root_access)
+        self.pods_per_minion = pods_per_minion
+        self.pods_on_master = pods_on_master
+        self.log = log
+        self.execs: dict[str, HostExec] = {}
+        self.reports: dict[str, node_config.HostReport] = {}
+        self.pods: list[Pod] = []
+        self.timings = Timings()
+        self.internet_token = page_token(self.names.prefix)
+
+    # --- up ---------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        t = self.timings
+        with t.phase("stale cleanup"):
+            teardown_prefix(self.names.prefix)
+            self.state.create()
+        with t.phase("topology"):
+            self.topology.up()
+        internet = InternetServices(self.topology.internet(), self.state)
+        with t.phase("internet services"):
+            internet.start()
+        with t.phase("node config"), ThreadPoolExecutor(max_workers=4) as pool:
+            applied = pool.map(
+                lambda h: node_config.apply_host(self.plan, h, self.names.host_ns(h), self.state), self.plan.hosts
+            )
+            for host, (exec_, report) in zip(self.plan.hosts, applied, strict=True):
+                self.execs[host.name] = exec_
+                self.reports[host.name] = report
+        with t.phase("gateway services"):
+            internet.wait_ready()
+            node_config.gateway_up(self.execs[self.plan.gateway.name])
+        with t.phase("pods"):
+            self._create_pods()
+            self._start_node_server()
+        with t.phase("readiness"):
+            self._wait_ready()
+        self.log(f"lab {self.names.prefix} up: {t.report()}")
+
+    def _pod_plan(self) -> list[tuple[HostPlan, str]]:
+        plan = []
+        for node in self.plan.nodes:
+            count = self.pods_on_master if node.role == "master" else self.pods_per_minion
+            plan += [(node, self.names.pod_ns(node, i)) for i in range(count)]
+        return plan
+
+    def _create_pods(self) -> None:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            self.pods = list(
+                pool.map(lambda np: create_pod(np[0], self.execs[np[0].name], np[1], self.state), self._pod_plan())
+            )
+
+    def _start_node_server(self) -> None:
+        master = self.plan.master
+        www = self.state.path("www", "master")
+        www.mkdir(parents=True, exist_ok=True)
+        (www / "index.html").write_text(f"kv6lab-node {master.name}\n")
+        pid = self.execs[master.name].popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(NODE_PORT),
+                "--bind",
+                str(master.address),
+                "--directory",
+                str(www),
+            ],
+            self.state.log_path("master-http"),
+        )
+        self.state.record_pid("master-http", pid)
+
+    def _wait_ready(self) -> None:
+        gw = self.execs[self.plan.gateway.name]
+        wait_listening(gw, "udp", self.plan.gateway.address, 53, 15)
+        for pod in self.pods:
+            wait_listening(pod.exec, "tcp", pod.address, POD_PORT, 10)
+        wait_listening(self.execs[self.plan.master.name], "tcp", self.plan.master.address, NODE_PORT, 10)
+        # The pods' gateways (cbr0) and the resolver must be usable, not only configured.
+        deadline = time.monotonic() + 15
+        while True:
+            res = gw.run(["dig", "+short", "+time=1", "+tries=1", "AAAA", "web.kubev6.test", "@::1"], check=False)
+            if res.ok and res.stdout.strip():
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DNS64 on the gateway does not answer:\n{res.describe()}")
+            time.sleep(0.1)
+
+    def reattach(self) -> None:
+        """Pick up a lab that an earlier process brought up (for `python -m lab check --running|down`)."""
+        existing = set(list_namespaces(self.names.prefix + "-"))
+        self.execs = {
+            h.name: node_config.host_exec(self.plan, h, self.names.host_ns(h), self.state)
+            for h in self.plan.hosts
+            if self.names.host_ns(h) in existing
+        }
+        self.pods = []
+        for node, pod_ns in self._pod_plan():
+            if pod_ns not in existing or node.name not in self.execs:
+                continue
+            result = node_runtime(self.execs[node.name], self.state).cached_result(attachment(pod_ns, POD_IF))
+            if result and result_ips(result):
+                addr = netaddr.IPAddress(result_ips(result)[0])
+                self.pods.append(Pod(pod_ns, node, self.names.host_ns(node), addr, result))
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def check(self, names: Sequence[str] | None = None) -> list[checks.CheckResult]:
+        with self.timings.phase("checks"):
+            return checks.run_checks(self, names)
+
+    # --- down -------------------------------------------------------------------------------
+
+    def down(self) -> list[str]:
+        """Undo everything (rendered `down` commands first, then the namespaces); returns errors."""
+        errors: list[str] = []
+        with self.timings.phase("teardown"):
+            if not self.execs:
+                self.reattach()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for errs in pool.map(
+                    lambda p: delete_pod(p.name, self.execs[p.node.name], self.state), list(self.pods)
+                ):
+                    errors += errs
+            self.pods = []
+            gw = self.execs.get(self.plan.gateway.name)
+            if gw is not None:
+                for script in (gateway.DNS64_SCRIPT_PATH, gateway.NAT64_SCRIPT_PATH):
+                    res = gw.run([script, "down"], check=False)
+                    if not res.ok:
+                        errors.append(res.describe())
+            for host in self.plan.hosts:
+                if host.name in self.execs:
+                    res = self.execs[host.name].run([host_network.ROUTES_PATH, "down"], check=False)
+                    if not res.ok:
+                        errors.append(res.describe())
+            teardown_prefix(self.names.prefix)
+            release_mountpoints()
+            self.execs = {}
+        self.log(f"lab {self.names.prefix} down: {self.timings.phases['teardown']:.2f}s")
+        return errors
+
+
+class LabInterrupted(KeyboardInterrupt):
+    """Raised from a SIGTERM/SIGHUP handler so the teardown in `finally` runs."""
+
+
+@contextmanager
+def _teardown_on_signals() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise LabInterrupted(f"signal {signal.Signals(signum).name}")
+
+    previous = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: rely on the caller
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def lab_session(stack: str, **kwargs: object) -> Iterator[Lab]:
+    """A running lab for `stack`, torn down on exit (also on errors and signals)."""
+    lab = Lab(stack, **kwargs)  # type: ignore[arg-type]
+    with _teardown_on_signals():
+        try:
+            lab.up()
+            yield lab
+        finally:
+            # Signals during teardown would leave a half-torn lab: hold them off.
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+            try:
+                errors = lab.down()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            for e in errors:
+                lab.log(f"teardown warning: {e}")

@@ -1,0 +1,208 @@
+"""The lab's state on this machine, and removing all of it (also what an interrupted run left).
+
+Everything the lab creates is findable without the Python objects that created it:
+- namespaces named `kv6*` (`ip netns list`), and their `/etc/netns/kv6*` directories;
+- processes: pidfiles under `/run/kv6lab/<prefix>/pids/`, and anything still running inside a
+  `kv6*` namespace (`ip netns pids`);
+- empty mountpoints the lab had to create in the root file system (`ip netns exec` can only
+  bind `/etc/netns/NS/kubev6` over an existing `/etc/kubev6`), listed in
+  `/run/kv6lab/mountpoints`;
+- links in the root namespace (only the optional root-access veth), listed in
+  `/run/kv6lab/<prefix>/root-links`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from lab.naming import PREFIX
+from lab.shell import run
+
+STATE_ROOT = Path("/run/kv6lab")
+NETNS_ETC = Path("/etc/netns")
+MOUNTPOINTS_FILE = STATE_ROOT / "mountpoints"
+
+
+class LabState:
+    """The state directory of one lab (one stack)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.dir = STATE_ROOT / prefix
+
+    def create(self) -> None:
+        for sub in ("pids", "logs", "private", "www", "cni-cache"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+
+    def path(self, *parts: str) -> Path:
+        return self.dir.joinpath(*parts)
+
+    def private_dir(self, host_ns: str, name: str) -> Path:
+        p = self.dir / "private" / host_ns / name
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def log_path(self, name: str) -> str:
+        return str(self.dir / "logs" / f"{name}.log")
+
+    def record_pid(self, name: str, pid: int) -> None:
+        (self.dir / "pids" / f"{name}.pid").write_text(f"{pid}\n")
+
+    def record_root_link(self, name: str) -> None:
+        with open(self.dir / "root-links", "a") as f:
+            f.write(name + "\n")
+
+    def root_links(self) -> list[str]:
+        try:
+            return [line for line in (self.dir / "root-links").read_text().split() if line]
+        except OSError:
+            return []
+
+    def pids(self) -> dict[str, int]:
+        result = {}
+        for pidfile in sorted((self.dir / "pids").glob("*.pid")):
+            with contextlib.suppress(OSError, ValueError):
+                result[pidfile.stem] = int(pidfile.read_text().strip())
+        return result
+
+
+def list_namespaces(prefix: str = PREFIX) -> list[str]:
+    out = run(["ip", "netns", "list"], check=False).stdout
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    return [n for n in names if n.startswith(prefix)]
+
+
+def namespace_pids(ns: str) -> list[int]:
+    out = run(["ip", "netns", "pids", ns], check=False).stdout
+    return [int(p) for p in out.split() if p.isdigit()]
+
+
+def pid_namespace(pid: int) -> str | None:
+    out = run(["ip", "netns", "identify", str(pid)], check=False).stdout.strip()
+    return out or None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours is not alive for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop_pids(pids: list[int], grace: float = 2.0) -> list[int]:
+    """SIGTERM, then SIGKILL after `grace` seconds; returns the pids that had to be killed."""
+    pids = [p for p in pids if p != os.getpid()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        for pid in pids:
+            _reap(pid)
+        if not any(_alive(p) for p in pids):
+            return []
+        time.sleep(0.05)
+    killed = [p for p in pids if _alive(p)]
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+    return killed
+
+
+def stop_namespace_processes(ns: str) -> None:
+    pids = namespace_pids(ns)
+    if pids:
+        stop_pids(pids)
+
+
+def delete_namespace(ns: str) -> None:
+    stop_namespace_processes(ns)
+    run(["ip", "netns", "delete", ns], check=False)
+    etc = NETNS_ETC / ns
+    if etc.is_dir():
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def ensure_mountpoint(path: str) -> None:
+    """Create an (empty) directory in the root file system for a per-namespace bind mount,
+    remembering that the lab created it so teardown can remove it again."""
+    p = Path(path)
+    if p.exists():
+        return
+    p.mkdir(parents=True)
+    STATE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(MOUNTPOINTS_FILE, "a") as f:
+        f.write(f"{p}\n")
+
+
+def release_mountpoints() -> None:
+    """Remove the mountpoints the lab created, once no lab is using them any more."""
+    if list_namespaces() or any(STATE_ROOT.glob(f"{PREFIX}*")):
+        return
+    try:
+        paths = MOUNTPOINTS_FILE.read_text().split()
+    except OSError:
+        return
+    for path in reversed(paths):
+        p = Path(path)
+        if p == Path("/run/kubev6"):
+            # The gateway's run dir: per-lab while a lab runs; anything here is a stale leftover.
+            shutil.rmtree(p, ignore_errors=True)
+            continue
+        with contextlib.suppress(OSError):
+            p.rmdir()  # only if empty: never delete something a real install put there
+    MOUNTPOINTS_FILE.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        STATE_ROOT.rmdir()
+
+
+def teardown_prefix(prefix: str) -> None:
+    """Remove everything of the lab whose names start with `prefix` (e.g. kv6l)."""
+    state = LabState(prefix)
+    for pid in state.pids().values():
+        # Only processes inside one of our namespaces: a recycled pid elsewhere is not ours.
+        ns = pid_namespace(pid) if _alive(pid) else None
+        if ns and ns.startswith(prefix):
+            stop_pids([pid])
+    # Pods first (their veths live in the node namespaces), then hosts, switch, internet.
+    for ns in sorted(list_namespaces(prefix + "-"), key=lambda n: (-n.count("-"), n)):
+        delete_namespace(ns)
+    for link in state.root_links():
+        run(["ip", "link", "del", link], check=False)
+    for etc in NETNS_ETC.glob(f"{prefix}-*"):
+        shutil.rmtree(etc, ignore_errors=True)
+    shutil.rmtree(state.dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        NETNS_ETC.rmdir()
+
+
+def cleanup_stale() -> list[str]:
+    """Remove anything `kv6*` an interrupted run left behind; returns what was found."""
+    found = list_namespaces()
+    prefixes = {ns.split("-", 1)[0] for ns in found}
+    if STATE_ROOT.is_dir():
+        prefixes |= {p.name for p in STATE_ROOT.iterdir() if p.is_dir() and p.name.startswith(PREFIX)}
+    if NETNS_ETC.is_dir():
+        prefixes |= {p.name.split("-", 1)[0] for p in NETNS_ETC.iterdir() if p.name.startswith(PREFIX)}
+    for prefix in sorted(prefixes):
+        teardown_prefix(prefix)
+    release_mountpoints()
+    return sorted(prefixes)
