@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from dataclasses import dataclass
 
 import netaddr
 
+from lab import webserver
 from lab.shell import HostExec
 from lab.state import LabState
 from lab.topology import INTERNET_DNS, INTERNET_WEB
@@ -58,7 +58,7 @@ class InternetServices:
         )
         self.state.record_pid("inet-dnsmasq", dns)
         web = self.internet.popen(
-            [sys.executable, "-m", "http.server", str(WEB_PORT), "--bind", str(INTERNET_WEB), "--directory", str(www)],
+            webserver.argv(INTERNET_WEB, WEB_PORT, www / "index.html"),
             self.state.log_path("inet-http"),
         )
         self.state.record_pid("inet-http", web)

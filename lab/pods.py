@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import netaddr
 
+from lab import webserver
 from lab.cni_runtime import LOOPBACK_CONFLIST, Attachment, CniRuntime, result_ips
 from lab.naming import POD_IF
 from lab.node_config import netns_etc_path
@@ -76,7 +76,7 @@ def create_pod(node: HostPlan, node_exec: HostExec, pod_ns: str, state: LabState
     (www / "index.html").write_text(page(pod_ns))
     pod = Pod(pod_ns, node, node_exec.namespace, address, result)
     pid = pod.exec.popen(
-        [sys.executable, "-m", "http.server", str(POD_PORT), "--bind", str(address), "--directory", str(www)],
+        webserver.argv(address, POD_PORT, www / "index.html"),
         state.log_path(f"{pod_ns}-http"),
     )
     state.record_pid(f"{pod_ns}-http", pid)

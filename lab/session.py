@@ -10,7 +10,6 @@ Everything is torn down when the context exits, on an exception, on Ctrl-C and o
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from types import FrameType
 import netaddr
 
 from config_schemas.stack_files import load_stack_file
-from lab import checks, node_config
+from lab import checks, node_config, webserver
 from lab.cni_runtime import result_ips
 from lab.internet import InternetServices, page_token, wait_listening
 from lab.naming import POD_IF, LabNames
@@ -128,16 +127,7 @@ class Lab:
         www.mkdir(parents=True, exist_ok=True)
         (www / "index.html").write_text(f"kv6lab-node {master.name}\n")
         pid = self.execs[master.name].popen(
-            [
-                sys.executable,
-                "-m",
-                "http.server",
-                str(NODE_PORT),
-                "--bind",
-                str(master.address),
-                "--directory",
-                str(www),
-            ],
+            webserver.argv(master.address, NODE_PORT, www / "index.html"),
             self.state.log_path("master-http"),
         )
         self.state.record_pid("master-http", pid)
@@ -148,8 +138,14 @@ class Lab:
         for pod in self.pods:
             wait_listening(pod.exec, "tcp", pod.address, POD_PORT, 10)
         wait_listening(self.execs[self.plan.master.name], "tcp", self.plan.master.address, NODE_PORT, 10)
-        # The pods' gateways (cbr0) and the resolver must be usable, not only configured.
+        # The pods' gateways (cbr0) and the resolver must be usable, not only configured:
+        # an address is usable once duplicate address detection is done.
         deadline = time.monotonic() + 15
+        for exec_ in [*self.execs.values(), *(p.exec for p in self.pods)]:
+            while exec_.run(["ip", "-6", "addr", "show", "tentative"]).stdout.strip():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"addresses in {exec_.namespace} stay tentative (DAD)")
+                time.sleep(0.05)
         while True:
             res = gw.run(["dig", "+short", "+time=1", "+tries=1", "AAAA", "web.kubev6.test", "@::1"], check=False)
             if res.ok and res.stdout.strip():

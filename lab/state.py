@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from lab.shell import run
 STATE_ROOT = Path("/run/kv6lab")
 NETNS_ETC = Path("/etc/netns")
 MOUNTPOINTS_FILE = STATE_ROOT / "mountpoints"
+_MOUNTPOINTS_LOCK = threading.Lock()
 
 
 class LabState:
@@ -145,12 +147,14 @@ def ensure_mountpoint(path: str) -> None:
     """Create an (empty) directory in the root file system for a per-namespace bind mount,
     remembering that the lab created it so teardown can remove it again."""
     p = Path(path)
-    if p.exists():
-        return
-    p.mkdir(parents=True)
-    STATE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(MOUNTPOINTS_FILE, "a") as f:
-        f.write(f"{p}\n")
+    with _MOUNTPOINTS_LOCK:
+        try:
+            p.mkdir(parents=True)
+        except FileExistsError:
+            return
+        STATE_ROOT.mkdir(parents=True, exist_ok=True)
+        with open(MOUNTPOINTS_FILE, "a") as f:
+            f.write(f"{p}\n")
 
 
 def release_mountpoints() -> None:

@@ -1,0 +1,56 @@
+"""Applying rendered files is strict and never touches the machine's own /etc."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from config_schemas.stack_files import load_stack_file
+from lab.node_config import HostReport, apply_kernel, install_files, netns_etc_path, prepare_host
+from lab.shell import CommandFailed, run
+from lab.state import LabState, release_mountpoints, teardown_prefix
+from planning.plan import make_plan
+from rendering.files import RenderedFile
+from rendering.host_network import SYSCTL_PATH
+
+pytestmark = pytest.mark.lab
+PREFIX = "kv6t"
+NS = f"{PREFIX}-node"
+
+
+@pytest.fixture
+def node() -> Iterator[tuple[object, LabState]]:
+    plan = make_plan(load_stack_file("lab").cluster)
+    state = LabState(PREFIX)
+    state.create()
+    run(["ip", "netns", "add", NS])
+    try:
+        yield prepare_host(plan, plan.minions[0], NS, state), state
+    finally:
+        teardown_prefix(PREFIX)
+        release_mountpoints()
+
+
+def test_sysctl_apply_fails_on_a_missing_key(node: tuple) -> None:
+    exec_, _ = node
+    bad = RenderedFile(SYSCTL_PATH, "net.ipv6.conf.all.forwarding = 1\nnet.kubev6.no_such_key = 1\n")
+    install_files(exec_, [bad])
+    with pytest.raises((CommandFailed, RuntimeError), match="no_such_key"):
+        apply_kernel(exec_, HostReport("x", NS))
+
+
+def test_files_outside_the_namespace_etc_are_refused(node: tuple) -> None:
+    exec_, _ = node
+    with pytest.raises(ValueError, match="would change this machine"):
+        install_files(exec_, [RenderedFile("/etc/systemd/system/x.service", "[Unit]\n")])
+    with pytest.raises(ValueError):
+        netns_etc_path(NS, "/usr/local/bin/x")
+
+
+def test_installed_files_land_in_the_namespace_only(node: tuple) -> None:
+    exec_, _ = node
+    install_files(exec_, [RenderedFile("/etc/kubev6/probe.txt", "only here\n")])
+    assert exec_.run(["cat", "/etc/kubev6/probe.txt"]).stdout == "only here\n"
+    assert netns_etc_path(NS, "/etc/kubev6/probe.txt").read_text() == "only here\n"
+    assert run(["cat", "/etc/kubev6/probe.txt"], check=False).returncode != 0
