@@ -164,13 +164,13 @@ def module_status(exec_: HostExec, name: str) -> ModuleStatus:
     return ModuleStatus(name, "not loadable here", lines[-1] if lines else f"modprobe exit {probe.returncode}")
 
 
-def apply_host(plan: ClusterPlan, host: HostPlan, ns: str, state: LabState) -> tuple[HostExec, HostReport]:
-    exec_ = prepare_host(plan, host, ns, state)
-    report = HostReport(host.name, ns)
+def configure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> HostReport:
+    """Install the host's rendered files (after `prepare_host`) and activate them."""
+    report = HostReport(host.name, exec_.namespace)
     report.files = install_files(exec_, host_files(plan, host))
     apply_kernel(exec_, report)
     exec_.run([host_network.ROUTES_PATH, "up"], what=f"{host.name}: routes.sh up")
-    return exec_, report
+    return report
 
 
 def gateway_up(exec_: HostExec) -> None:

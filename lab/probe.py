@@ -93,7 +93,7 @@ def http(task: dict[str, Any]) -> dict[str, Any]:
     """HTTP/1.0 GET over TCP to an address literal, optionally with a hop limit on our packets."""
     dst = task["dst"]
     port = int(task.get("port", 80))
-    timeout = float(task.get("timeout", 2.0))
+    timeout = float(task.get("timeout", 3.0))
     hops = task.get("hops")
     path = task.get("path", "/")
     sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)

@@ -78,35 +78,47 @@ class Lab:
         self.pods: list[Pod] = []
         self.timings = Timings()
         self.internet_token = page_token(self.names.prefix)
+        self._internet = InternetServices(self.topology.internet(), self.state)
 
     # --- up ---------------------------------------------------------------------------------
 
     def up(self) -> None:
+        """All of it: `up_infrastructure`, `configure_hosts`, `up_workloads`."""
+        self.up_infrastructure()
+        self.configure_hosts()
+        self.up_workloads()
+        self.log(f"lab {self.names.prefix} up: {self.timings.report()}")
+
+    def up_infrastructure(self) -> None:
+        """Step 1 and the hosts' own /etc and state dirs: what a platform provides before any install.
+        (A later issue starts an sshd per host here and lets the Pulumi engine do `configure_hosts`.)"""
         t = self.timings
         with t.phase("stale cleanup"):
             teardown_prefix(self.names.prefix)
             self.state.create()
         with t.phase("topology"):
             self.topology.up()
-        internet = InternetServices(self.topology.internet(), self.state)
-        with t.phase("internet services"):
-            internet.start()
+            self._internet.start()
+            for host in self.plan.hosts:
+                self.execs[host.name] = node_config.prepare_host(self.plan, host, self.names.host_ns(host), self.state)
+
+    def configure_hosts(self) -> None:
+        """Step 2: install the rendered files in every host and activate them; start the gateway's services."""
+        t = self.timings
         with t.phase("node config"), ThreadPoolExecutor(max_workers=4) as pool:
-            applied = pool.map(
-                lambda h: node_config.apply_host(self.plan, h, self.names.host_ns(h), self.state), self.plan.hosts
-            )
-            for host, (exec_, report) in zip(self.plan.hosts, applied, strict=True):
-                self.execs[host.name] = exec_
-                self.reports[host.name] = report
+            reports = pool.map(lambda h: node_config.configure_host(self.plan, h, self.execs[h.name]), self.plan.hosts)
+            self.reports = {r.host: r for r in reports}
         with t.phase("gateway services"):
-            internet.wait_ready()
+            self._internet.wait_ready()
             node_config.gateway_up(self.execs[self.plan.gateway.name])
-        with t.phase("pods"):
+
+    def up_workloads(self) -> None:
+        """Step 3: pods on every node (the rendered conflists), a server on the master; wait until usable."""
+        with self.timings.phase("pods"):
             self._create_pods()
             self._start_node_server()
-        with t.phase("readiness"):
+        with self.timings.phase("readiness"):
             self._wait_ready()
-        self.log(f"lab {self.names.prefix} up: {t.report()}")
 
     def _pod_plan(self) -> list[tuple[HostPlan, str]]:
         plan = []
