@@ -32,13 +32,14 @@ def install_script(files: Sequence[RenderedFile], then: Sequence[str] = ()) -> s
     for f in files:
         path = shlex.quote(f.path)
         directory = shlex.quote(f.path.rsplit("/", 1)[0] or "/")
-        lines += [
-            f"mkdir -p {directory}",
-            f"cat > {path} <<'{HEREDOC_END}'",
-            f.content.rstrip("\n"),
-            HEREDOC_END,
-            f"chmod {f.mode} {path}",
-        ]
+        lines.append(f"mkdir -p {directory}")
+        if f.content.endswith("\n"):
+            # The heredoc adds the last newline back: strip exactly one, keep the others.
+            lines += [f"cat > {path} <<'{HEREDOC_END}'", f.content[:-1], HEREDOC_END]
+        else:
+            # A heredoc always ends in a newline; write the exact text (empty too) instead.
+            lines.append(f"printf '%s' {shlex.quote(f.content)} > {path}")
+        lines.append(f"chmod {f.mode} {path}")
     lines += list(then)
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,480 @@
+"""Properties of the rendered files, checked by reading (or running) them, not by
+rendering them a second way."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from netaddr import IPAddress, IPNetwork
+
+from config_schemas import parse_config
+from config_schemas.stack_files import load_stack_file, raw_stack_config, stack_names
+from planning.plan import ClusterPlan, HostPlan, make_plan
+from rendering import cni, gateway, host_network, kubeadm
+from rendering.files import HEREDOC_END, RenderedFile, install_script
+from tests.unit.test_planner_properties import Generated, cluster_configs
+
+STACKS = stack_names()
+PLANS = {stack: make_plan(load_stack_file(stack).cluster) for stack in STACKS}
+DEV = PLANS["dev"]
+
+
+def plan_with(stack: str, **gateway_changes: Any) -> ClusterPlan:
+    """A stack's plan with some gateway settings changed (e.g. the other DNS64 engine)."""
+    raw = copy.deepcopy(raw_stack_config(stack))
+    for dotted, value in gateway_changes.items():
+        section, name = dotted.split("__")
+        raw["gateway"].setdefault(section, {})[name] = value
+    return make_plan(parse_config(raw).cluster)
+
+
+def run_sh(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    path = cwd / "script.sh"
+    path.write_text(script)
+    done = subprocess.run(
+        ["sh", str(path), *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def plan_routes(host: HostPlan) -> Counter[tuple[IPNetwork, IPAddress]]:
+    return Counter((r.destination, r.via) for r in host.routes)
+
+
+# --- routes.sh ----------------------------------------------------------------------------
+
+
+def show_section(text: str) -> list[str]:
+    """The lines of the `show` branch's heredoc."""
+    match = re.search(r"^  show\)\n    cat <<'(\w+)'\n(.*?)^\1$", text, re.M | re.S)
+    assert match, text
+    return match.group(2).splitlines()
+
+
+def parse_show(lines: list[str]) -> Counter[tuple[IPNetwork, IPAddress]]:
+    routes: Counter[tuple[IPNetwork, IPAddress]] = Counter()
+    for line in lines:
+        destination, via_word, via = line.split()
+        assert via_word == "via"
+        routes[IPNetwork(destination), IPAddress(via)] += 1
+    return routes
+
+
+def check_routes_text(plan: ClusterPlan) -> None:
+    for host in plan.hosts:
+        text = host_network.routes_script(plan, host).content
+        assert parse_show(show_section(text)) == plan_routes(host), host.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_routes_script_show_lists_exactly_the_plans_routes(stack: str) -> None:
+    check_routes_text(PLANS[stack])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster_configs(max_nodes=30))
+def test_routes_script_show_lists_exactly_the_plans_routes_for_any_config(gen: Generated) -> None:
+    check_routes_text(make_plan(parse_config(gen.raw).cluster))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_routes_script_runs_what_it_shows(stack: str, tmp_path: Path) -> None:
+    """Run `up`, `down` and `show` with a fake `ip` that logs its arguments."""
+    plan = PLANS[stack]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_ip = bin_dir / "ip"
+    fake_ip.write_text('#!/bin/sh\necho "$*" >> "$IP_LOG"\n')
+    fake_ip.chmod(0o755)
+    for host in plan.hosts:
+        script = host_network.routes_script(plan, host)
+        assert script.mode == "0755"
+        log = tmp_path / f"{host.name}.log"
+        env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "IP_LOG": str(log), "KUBEV6_DEV": "kv6test0"}
+        expected = plan_routes(host)
+
+        assert parse_show(run_sh(script.content, "show", cwd=tmp_path, env=env).splitlines()) == expected
+
+        run_sh(script.content, "up", cwd=tmp_path, env=env)
+        replaced: Counter[tuple[IPNetwork, IPAddress]] = Counter()
+        for line in log.read_text().splitlines() if log.exists() else []:
+            m = re.fullmatch(r"-6 route replace (\S+) via (\S+) dev kv6test0 metric 1024", line)
+            assert m, line
+            replaced[IPNetwork(m[1]), IPAddress(m[2])] += 1
+        assert replaced == expected, host.name
+
+        log.unlink(missing_ok=True)
+        run_sh(script.content, "down", cwd=tmp_path, env=env)
+        deleted: Counter[tuple[IPNetwork, IPAddress]] = Counter()
+        for line in log.read_text().splitlines() if log.exists() else []:
+            m = re.fullmatch(r"-6 route del (\S+) via (\S+) dev kv6test0", line)
+            assert m, line
+            deleted[IPNetwork(m[1]), IPAddress(m[2])] += 1
+        assert deleted == expected, host.name
+
+
+# --- CNI -----------------------------------------------------------------------------------
+
+
+def check_conflists(plan: ClusterPlan) -> None:
+    for node in plan.nodes:
+        rendered = cni.conflist_file(plan, node)
+        doc = json.loads(rendered.content)
+        plugins = doc["plugins"]
+        bridges = [p for p in plugins if p["type"] == "bridge"]
+        assert len(bridges) == 1
+        bridge = bridges[0]
+        assert bridge["ipMasq"] is False  # pods are routed with their own addresses
+        [[ipam_range]] = bridge["ipam"]["ranges"]
+        assert IPNetwork(ipam_range["subnet"]) == node.pod_subnet
+        assert IPAddress(ipam_range["gateway"]) in node.pod_subnet
+        assert any(p["type"] == "portmap" for p in plugins)
+        assert all(p["type"] in cni.PLUGINS for p in plugins)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cni_conflist(stack: str) -> None:
+    check_conflists(PLANS[stack])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster_configs(max_nodes=30))
+def test_cni_conflist_for_any_config(gen: Generated) -> None:
+    check_conflists(make_plan(parse_config(gen.raw).cluster))
+
+
+def test_dev_conflists_are_the_seeds_subnets() -> None:
+    subnets = {n.name: json.loads(cni.conflist_file(DEV, n).content) for n in DEV.nodes}
+    ranges = {name: doc["plugins"][0]["ipam"]["ranges"][0][0] for name, doc in subnets.items()}
+    assert ranges["kube-minion-1"] == {"subnet": "fd00:101::/64", "gateway": "fd00:101::1"}
+    assert ranges["kube-minion-2"] == {"subnet": "fd00:102::/64", "gateway": "fd00:102::1"}
+
+
+# --- DNS64: Unbound ------------------------------------------------------------------------
+
+
+def unbound_server_options(text: str) -> list[tuple[str, str]]:
+    options = []
+    section = None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            section = line.strip()
+            continue
+        if section == "server:":
+            name, _, value = line.strip().partition(":")
+            options.append((name, value.strip().strip('"')))
+    return options
+
+
+def unbound_allows(access_control: list[tuple[str, str]], address: str) -> bool:
+    """Unbound's rule: the most specific matching netblock decides."""
+    ip = ipaddress.ip_address(address)
+    best: tuple[int, str] | None = None
+    for block, action in access_control:
+        net = ipaddress.ip_network(block)
+        if net.version == ip.version and ip in net and (best is None or net.prefixlen > best[0]):
+            best = (net.prefixlen, action)
+    assert best is not None, address
+    return best[1] == "allow"
+
+
+def access_control(plan: ClusterPlan) -> list[tuple[str, str]]:
+    options = unbound_server_options(gateway.unbound_conf(plan).content)
+    rules = [value.split() for name, value in options if name == "access-control"]
+    assert all(len(r) == 2 for r in rules)
+    return [(r[0], r[1]) for r in rules]
+
+
+def unbound_plans() -> list[ClusterPlan]:
+    plans = [p for p in PLANS.values() if p.config.gateway.dns64.engine == "unbound"]
+    return plans or [plan_with("dev", dns64__engine="unbound")]
+
+
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_unbound_dns64_prefix_is_the_nat64_prefix(plan: ClusterPlan) -> None:
+    options = unbound_server_options(gateway.unbound_conf(plan).content)
+    assert [v for n, v in options if n == "dns64-prefix"] == [str(plan.nat64_prefix)]
+    assert "dns64" in dict(options)["module-config"].split()
+    interfaces = {v for n, v in options if n == "interface"}
+    assert str(plan.gateway.address) in interfaces
+
+
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_unbound_answers_only_the_cluster(plan: ClusterPlan) -> None:
+    rules = access_control(plan)
+    inside = ["::1", *(str(h.address) for h in plan.hosts)]
+    inside += [str(n.pod_subnet[0x1234]) for n in plan.nodes if n.pod_subnet is not None]
+    inside += [str(plan.node_prefix[-2]), str(plan.pod_supernet[-1]), str(plan.pod_supernet[0])]
+    outside = [
+        str(IPAddress(plan.node_prefix.last + 1, 6)),
+        str(IPAddress(plan.pod_supernet.first - 1, 6)),
+        str(IPAddress(plan.pod_supernet.last + 1, 6)),
+        str(plan.service_subnet[10]),
+        str(plan.nat64_prefix[0x0A000001]),
+        "2001:db8::1",
+        "fe80::1",
+        "::",
+        "::ffff:198.51.100.7",
+        "10.0.0.1",
+        "198.51.100.7",
+        "0.0.0.0",
+    ]
+    for address in inside:
+        assert unbound_allows(rules, address), address
+    for address in outside:
+        assert not unbound_allows(rules, address), address
+
+
+@settings(max_examples=300, deadline=None)
+@given(plan=st.sampled_from(unbound_plans()), data=st.data())
+def test_unbound_refuses_any_address_outside_the_cluster_prefixes(plan: ClusterPlan, data: st.DataObject) -> None:
+    edges = [plan.node_prefix.first, plan.node_prefix.last, plan.pod_supernet.first, plan.pod_supernet.last, 1]
+    near_an_edge = st.tuples(st.sampled_from(edges), st.integers(-(2**66), 2**66)).map(lambda t: t[0] + t[1])
+    address = data.draw(st.one_of(st.integers(0, 2**128 - 1), near_an_edge).filter(lambda a: 0 <= a < 2**128))
+    ip = IPAddress(address, 6)
+    cluster = ip in plan.node_prefix or ip in plan.pod_supernet or ip == IPAddress("::1")
+    assert unbound_allows(access_control(plan), str(ip)) == cluster
+
+
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_unbound_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
+    if shutil.which("unbound-checkconf") is None:
+        pytest.skip("unbound-checkconf is not installed")
+    text = gateway.unbound_conf(plan).content
+    # The pidfile's directory exists on the gateway, not here: point it at a temp dir.
+    text = text.replace(f'pidfile: "{gateway.RUN_DIR}/', f'pidfile: "{tmp_path}/')
+    conf = tmp_path / "unbound.conf"
+    conf.write_text(text)
+    done = subprocess.run(["unbound-checkconf", str(conf)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- DNS64: BIND9 --------------------------------------------------------------------------
+
+
+def bind_plans() -> list[ClusterPlan]:
+    plans = [p for p in PLANS.values() if p.config.gateway.dns64.engine == "bind9"]
+    return [*plans, plan_with("dev", dns64__engine="bind9")]
+
+
+def named_list(text: str, clause: str) -> set[str]:
+    match = re.search(rf"^\s*{clause} \{{ ([^}}]*); \}};$", text, re.M)
+    assert match, clause
+    return {item.strip() for item in match[1].split(";")}
+
+
+@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_bind_dns64_clause(plan: ClusterPlan) -> None:
+    text = gateway.named_conf(plan).content
+    clauses = re.findall(r"^\s*dns64 (\S+) \{\n\s*clients \{ ([^}]*); \};\n\s*\};", text, re.M)
+    assert len(clauses) == 1, text
+    prefix, clients = clauses[0]
+    assert IPNetwork(prefix) == plan.nat64_prefix
+    cluster = {"::1", str(plan.node_prefix), str(plan.pod_supernet)}
+    assert {c.strip() for c in clients.split(";")} == cluster
+    assert named_list(text, "allow-query") == cluster
+    assert named_list(text, "allow-recursion") == cluster
+    assert "any" not in text
+    assert named_list(text, "forwarders") == {str(u) for u in plan.config.gateway.dns64.upstream}
+    assert str(plan.gateway.address) in named_list(text, "listen-on-v6")
+
+
+@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_named_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
+    if shutil.which("named-checkconf") is None:
+        pytest.skip("named-checkconf is not installed")
+    conf = tmp_path / "named.conf"
+    conf.write_text(gateway.named_conf(plan).content)
+    done = subprocess.run(["named-checkconf", str(conf)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dns64_conf_follows_the_engine() -> None:
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="bind9")).path == gateway.NAMED_CONF_PATH
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="unbound")).path == gateway.UNBOUND_CONF_PATH
+
+
+# --- NAT64: guard and TAYGA ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nft_guard_names_the_cluster_prefixes(stack: str) -> None:
+    plan = PLANS[stack]
+    text = gateway.guard_ruleset(plan).content
+    [elements] = re.findall(r"elements = \{ ([^}]*) \}", text)
+    assert {IPNetwork(e.strip()) for e in elements.split(",")} == {plan.node_prefix, plan.pod_supernet}
+    [rule] = [line.strip() for line in text.splitlines() if " drop" in line]
+    assert rule.startswith(f"ip6 daddr {plan.nat64_prefix} ip6 saddr != @cluster6 ")
+    has_nat44 = f"table ip {gateway.NFT_NAT44_TABLE} {{" in text
+    assert has_nat44 == (plan.config.gateway.nat64.engine == "tayga")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nft_accepts_the_guard(stack: str, tmp_path: Path) -> None:
+    if shutil.which("nft") is None:
+        pytest.skip("nft is not installed")
+    ruleset = tmp_path / "guard.nft"
+    ruleset.write_text(gateway.guard_ruleset(PLANS[stack]).content)
+    done = subprocess.run(["nft", "-c", "-f", str(ruleset)], capture_output=True, text=True)
+    if done.returncode != 0 and "Operation not permitted" in done.stderr:
+        pytest.skip("nft -c needs CAP_NET_ADMIN here")
+    assert done.returncode == 0, done.stderr
+
+
+def tayga_plans() -> list[ClusterPlan]:
+    plans = [p for p in PLANS.values() if p.config.gateway.nat64.engine == "tayga"]
+    return [*plans, plan_with("dev", nat64__engine="tayga")]  # dev: the well-known prefix
+
+
+@pytest.mark.parametrize("plan", tayga_plans(), ids=lambda p: p.config.network.node_prefix)
+def test_tayga_conf(plan: ClusterPlan) -> None:
+    conf: dict[str, list[str]] = {}
+    for line in gateway.tayga_conf(plan).content.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split(None, 1)
+            conf.setdefault(name, []).append(value)
+    assert conf["prefix"] == [str(plan.nat64_prefix)]
+    pool = plan.config.gateway.nat64.ipv4_pool
+    assert conf["dynamic-pool"] == [str(pool)]
+    assert IPAddress(conf["ipv4-addr"][0]) in pool
+    if plan.nat64_prefix == IPNetwork("64:ff9b::/96"):
+        # TAYGA needs its own IPv6 address then: one of the node network that no host uses.
+        [own] = conf["ipv6-addr"]
+        assert IPAddress(own) in plan.node_prefix
+        assert IPAddress(own) not in {h.address for h in plan.hosts}
+
+
+# --- kubeadm -------------------------------------------------------------------------------
+
+TOKEN = "abcdef.0123456789abcdef"
+CA_HASH = "sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kubeadm_init_yaml(stack: str) -> None:
+    plan = PLANS[stack]
+    rendered = kubeadm.init_file(plan, TOKEN)
+    docs = list(yaml.safe_load_all(rendered.content))
+    by_kind = {d["kind"]: d for d in docs}
+    assert len(by_kind) == len(docs)
+    assert {"InitConfiguration", "ClusterConfiguration"} <= set(by_kind)
+    cluster = by_kind["ClusterConfiguration"]
+    assert cluster["controlPlaneEndpoint"] == plan.api_endpoint == f"[{plan.master.address}]:6443"
+    assert cluster["networking"]["serviceSubnet"] == str(plan.service_subnet)
+    assert by_kind["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == str(plan.master.address)
+    if "KubeletConfiguration" in by_kind:
+        assert by_kind["KubeletConfiguration"]["clusterDNS"] == [str(plan.dns_service_ip)]
+    # The bracketed endpoint is quoted in the text (kubeadm#3101), not left to YAML's plain scalars.
+    quoted = re.escape(plan.api_endpoint)
+    assert re.search(rf"^\s*controlPlaneEndpoint: (['\"]){quoted}\1$", rendered.content, re.M), rendered.content
+    assert rendered.mode == "0600"  # it holds the bootstrap token
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kubeadm_join_yaml(stack: str) -> None:
+    plan = PLANS[stack]
+    for node in plan.minions:
+        rendered = kubeadm.join_file(plan, node, TOKEN, CA_HASH)
+        [doc] = list(yaml.safe_load_all(rendered.content))
+        assert doc["kind"] == "JoinConfiguration"
+        assert doc["discovery"]["bootstrapToken"]["apiServerEndpoint"] == plan.api_endpoint
+        assert doc["nodeRegistration"]["name"] == node.name
+        quoted = re.escape(plan.api_endpoint)
+        assert re.search(rf"^\s*apiServerEndpoint: (['\"]){quoted}\1$", rendered.content, re.M), rendered.content
+
+
+# --- install_script --------------------------------------------------------------------------
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200)
+_content = st.one_of(
+    _text,
+    st.lists(st.sampled_from(["", "x", "$HOME", "`id`", "'q'", '"', "\\", "EOF", f"{HEREDOC_END} ", "\t"]), max_size=6)
+    .map("\n".join)
+    .flatmap(lambda s: st.sampled_from([s, s + "\n", s + "\n\n"])),
+).filter(lambda c: f"\n{HEREDOC_END}\n" not in f"\n{c}\n")
+_name = st.text("abcxyz-_. 0123456789", min_size=1, max_size=8).filter(lambda n: n not in (".", ".."))
+
+
+def _mode(file: Path) -> str:
+    return f"{stat.S_IMODE(file.stat().st_mode):04o}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(
+        st.tuples(st.lists(_name, min_size=1, max_size=3), _content, st.sampled_from(["0644", "0600", "0755", "0640"])),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_install_script_round_trips_through_sh(files: list[tuple[list[str], str, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        rendered = [RenderedFile(str(root.joinpath(*parts)), c, m) for parts, c, m in files]
+        paths = [Path(f.path) for f in rendered]
+        if len(set(paths)) < len(paths) or any(a in b.parents for a in paths for b in paths):
+            return  # the same path twice, or one file's path is another's directory
+        script = install_script(rendered, then=[f"echo done > {root}/then"])
+        for _ in range(2):  # and again: re-running it changes nothing
+            run_sh(script, cwd=root)
+            for f in rendered:
+                path = Path(f.path)
+                assert path.read_bytes() == f.content.encode(), f.path
+                assert _mode(path) == f.mode, f.path
+            assert (root / "then").read_text() == "done\n"
+
+
+def test_install_script_writes_the_rendered_files_of_a_plan(tmp_path: Path) -> None:
+    host = DEV.host("kube-minion-1")
+    real = [
+        host_network.routes_script(DEV, host),
+        host_network.sysctl_file(DEV, host),
+        host_network.hosts_file(DEV, host),
+        cni.conflist_file(DEV, host),
+        gateway.unbound_conf(DEV),
+        kubeadm.join_file(DEV, host, TOKEN, CA_HASH),
+    ]
+    moved = [RenderedFile(f"{tmp_path}{f.path}", f.content, f.mode) for f in real]
+    run_sh(install_script(moved), cwd=tmp_path)
+    for f in moved:
+        assert Path(f.path).read_text() == f.content
+        assert _mode(Path(f.path)) == f.mode
+
+
+@pytest.mark.parametrize(
+    "content",
+    [HEREDOC_END, f"{HEREDOC_END}\n", f"a\n{HEREDOC_END}", f"a\n{HEREDOC_END}\nb\n", f"\n\n{HEREDOC_END}\n\n"],
+)
+def test_content_with_the_heredoc_terminator_is_refused(content: str) -> None:
+    with pytest.raises(ValueError, match="heredoc terminator"):
+        RenderedFile("/etc/kubev6/x", content)
+
+
+def test_terminator_lookalikes_are_fine(tmp_path: Path) -> None:
+    content = f" {HEREDOC_END}\n{HEREDOC_END} \n{HEREDOC_END}x\n'{HEREDOC_END}'\n"
+    f = RenderedFile(f"{tmp_path}/x", content)
+    run_sh(install_script([f]), cwd=tmp_path)
+    assert Path(f.path).read_text() == content
+
+
+def test_relative_paths_are_refused() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        RenderedFile("etc/kubev6/x", "x\n")
