@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     if args.running:
         lab.reattach()
+        if not lab.execs:
+            print(f"no running lab for stack {args.stack} ({lab.names.prefix}-*): run `python -m lab up` first")
+            return 2
         results = lab.check(args.only)
     else:
         with lab_session(args.stack, root_access=args.root_access) as running:
