@@ -91,7 +91,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             )
         memory = platform.gateway_memory_mib if host.role == "gateway" else platform.memory_mib
         return libvirt.Domain(
-            host.name,
+            f"{host.name}-domain",
             name=f"{pulumi.get_stack()}-{host.name}",
             type=platform.domain_type,
             vcpu=platform.vcpus,

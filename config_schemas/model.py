@@ -144,7 +144,7 @@ class TimeoutsConfig(Strict):
 
     control_plane_component_health_check: str = "4m0s"
     kubelet_health_check: str = "4m0s"
-    kubernetes_api_call: str = "1m0s"
+    kubernetes_api_call: str = Field("1m0s", alias="kubernetesAPICall")  # kubeadm's spelling
     discovery: str = "5m0s"
     tls_bootstrap: str = "5m0s"
 

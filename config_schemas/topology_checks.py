@@ -203,6 +203,12 @@ def _check_platform(cfg: ClusterConfig) -> Iterable[Problem]:
                 key("gateway", "uplinkAddress"),
                 f"{gw.uplink_address.ip} is the libvirt host's own address on the uplink",
             )
+        host_side = cfg.network.node_prefix[1]  # libvirt gives the bridge the prefix's first address
+        for where, address in [(("gateway", "address"), cfg.gateway.address)] + [
+            (("nodes", i, "address"), n.address) for i, n in enumerate(cfg.nodes)
+        ]:
+            if address == host_side:
+                yield Problem(key(*where), f"{address} is taken by the libvirt host's bridge on the node network")
         for i, node in enumerate(cfg.nodes):
             if node.host is not None:
                 yield Problem(

@@ -29,6 +29,9 @@ class Declared:
 @dataclass
 class Recorder(pulumi.runtime.Mocks):
     resources: list[Declared] = field(default_factory=list)
+    # name -> names of explicit depends_on, and name -> parent name (from ResourceOptions)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
+    parents: dict[str, str | None] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -47,6 +50,21 @@ class Recorder(pulumi.runtime.Mocks):
 
     def named(self, name: str) -> Declared:
         return next(r for r in self.resources if r.name == name)
+
+    def ancestors(self, name: str) -> list[str]:
+        chain, current = [], self.parents.get(name)
+        while current is not None:
+            assert current not in chain and current != name, f"resource name {current!r} is not unique"
+            chain.append(current)
+            current = self.parents.get(current)
+        return chain
+
+    def all_depends_on(self, name: str) -> set[str]:
+        """Explicit dependencies of a resource and of its component ancestors (Pulumi inherits those)."""
+        deps: set[str] = set()
+        for n in [name, *self.ancestors(name)]:
+            deps.update(self.depends_on.get(n, []))
+        return deps
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
@@ -77,12 +95,24 @@ def run_program(
     exports: dict[str, Any] = {}
     real_export = pulumi.export
 
+    real_init = pulumi.Resource.__init__
+
+    def recording_init(self: pulumi.Resource, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        opts = kwargs.get("opts") or (args[2] if len(args) > 2 else None)
+        deps = list(opts.depends_on or []) if opts is not None and isinstance(opts.depends_on, list) else []
+        recorder.depends_on[name] = [d._name for d in deps]
+        parent = opts.parent if opts is not None else None
+        recorder.parents[name] = parent._name if parent is not None else None
+        real_init(self, t, name, *args, **kwargs)
+
     def program() -> None:
         pulumi.export = lambda name, value: exports.__setitem__(name, value)  # type: ignore[assignment]
+        pulumi.Resource.__init__ = recording_init  # type: ignore[method-assign]
         try:
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
         finally:
             pulumi.export = real_export
+            pulumi.Resource.__init__ = real_init  # type: ignore[method-assign]
 
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()

@@ -1,0 +1,170 @@
+"""The program under Pulumi mocks: every stack evaluates, and the resource graph is right."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pytest
+
+import config_schemas.pulumi_config as pulumi_config
+from config_schemas.stack_files import load_stack_file, stack_names
+from tests.unit.program_harness import Recorder, run_program
+
+ROUTE = re.compile(r"ip -6 route replace (\S+) via (\S+) ")
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in resource inputs
+
+
+def unwrap_secret(value: object) -> tuple[object, bool]:
+    if isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+        return value["value"], True
+    return value, False
+
+
+@pytest.fixture(autouse=True)
+def _no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The machine running the tests may own fd00::/64 (as CI does); the local-route check
+    # is tested on its own in test_config_errors.py.
+    monkeypatch.setattr(pulumi_config, "read_host_routes", lambda: [])
+
+
+def count(rec: Recorder, type_: str) -> int:
+    return len(rec.of_type(type_))
+
+
+@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.parametrize("preview", [False, True])
+def test_every_stack_evaluates_with_one_component_per_machine(stack: str, preview: bool) -> None:
+    cfg = load_stack_file(stack).cluster
+    rec, outputs = run_program(stack, preview=preview)
+    kube_nodes = len(cfg.nodes)
+    minions = sum(n.role == "minion" for n in cfg.nodes)
+    assert count(rec, "kubev6:index:Nat64Gateway") == 1
+    assert count(rec, "kubev6:index:KubeNode") == kube_nodes
+    assert count(rec, "kubev6:index:BridgeCniConfig") == kube_nodes
+    assert count(rec, "kubev6:index:KubeadmMaster") == (1 if cfg.stages.kubeadm else 0)
+    assert count(rec, "kubev6:index:KubeadmMinion") == (minions if cfg.stages.kubeadm else 0)
+    assert count(rec, "kubev6:index:TestWorkloads") == (1 if cfg.stages.workloads else 0)
+    libvirt = cfg.platform.kind == "libvirt"
+    assert count(rec, "libvirt:index/domain:Domain") == (kube_nodes + 1 if libvirt else 0)
+    assert count(rec, "libvirt:index/network:Network") == (2 if libvirt else 0)
+    # One remote command per host per concern, never one per route.
+    per_node = 2 + (1 if cfg.stages.install else 0)  # network, CNI, packages
+    gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
+    kubeadm = (3 + minions) if cfg.stages.kubeadm else 0  # init, CA hash, kubeconfig, joins
+    assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm
+    assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}
+    names = [r.name for r in rec.resources]
+    assert len(names) == len(set(names)), "resource names must be unique (they name URNs and parents)"
+
+
+def test_resource_count_is_linear_in_nodes() -> None:
+    from config_schemas.stack_files import raw_stack_config
+
+    nodes = raw_stack_config("large")["nodes"]
+    counts = {}
+    for n in (2, 4, 7):  # 1 master + n-1 minions
+        rec, _ = run_program("large", {"kubev6:nodes": nodes[:n]})
+        counts[n] = len(rec.resources)
+    # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+join).
+    assert counts[4] - counts[2] == 2 * 7
+    assert counts[7] - counts[4] == 3 * 7
+
+
+def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:
+    rec, _ = run_program("dev")
+    for name in ("kube-minion-1", "kube-minion-2"):
+        join = rec.named(f"kubeadm-{name}-join")
+        script, secret = unwrap_secret(join.inputs["create"])
+        assert secret, "the join script holds the token: it must be a secret in state"
+        assert isinstance(script, str)
+        # The mocks answer each command with "stdout-of-<name>": the join script holds both values.
+        assert "token: stdout-of-kubeadm-master-token" in script
+        assert "sha256" not in script or "stdout-of-kubeadm-master-ca-cert-hash" in script
+        assert "stdout-of-kubeadm-master-ca-cert-hash" in script
+        assert {f"{name}-network", f"{name}-packages", f"{name}-cni"} <= rec.all_depends_on(join.name)
+    assert rec.parents["kubeadm-master-ca-cert-hash"] == "kubeadm-master"
+    assert "kubeadm-master-init" in rec.all_depends_on("kubeadm-master-ca-cert-hash")
+
+
+def test_master_waits_for_its_node_cni_and_the_gateway() -> None:
+    rec, _ = run_program("dev")
+    deps = rec.all_depends_on("kubeadm-master-init")
+    assert {"kube-master-network", "kube-master-packages", "kube-master-cni"} <= deps
+    assert {"kube-nat64-dns64-nat64", "kube-nat64-dns64-dns64"} <= deps
+
+
+def test_workloads_wait_for_every_join() -> None:
+    rec, _ = run_program("dev")
+    workload_resources = [r.name for r in rec.resources if "checks" in rec.ancestors(r.name) or r.name == "checks"]
+    assert any(r.startswith("checks-") for r in workload_resources)
+    deps = rec.all_depends_on("checks-namespace")
+    assert {"kubeadm-master-init", "kubeadm-kube-minion-1-join", "kubeadm-kube-minion-2-join"} <= deps
+    jobs = rec.of_type("kubernetes:batch/v1:Job")
+    assert {j.name for j in jobs} == {"checks-podToPod", "checks-serviceByName", "checks-coreDns", "checks-nat64Egress"}
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_routes_cover_every_other_pod_subnet_and_the_nat64_prefix(stack: str) -> None:
+    rec, outputs = run_program(stack)
+    nodes = outputs["nodes"].value
+    gateway = outputs["gateway"].value
+    for name, node in nodes.items():
+        routes = dict(ROUTE.findall(rec.named(f"{name}-network").inputs["create"]))
+        expected = {o["podSubnet"]: o["address"] for other, o in nodes.items() if other != name}
+        expected[gateway["nat64Prefix"]] = gateway["address"]
+        assert {k: routes.get(k) for k in expected} == expected
+        assert node["podSubnet"] not in routes
+    gateway_routes = dict(ROUTE.findall(rec.named(f"{gateway['name']}-network").inputs["create"]))
+    assert gateway_routes == {n["podSubnet"]: n["address"] for n in nodes.values()}
+
+
+def test_cluster_secrets_are_secret_outputs_and_never_logged() -> None:
+    rec, outputs = run_program("dev")
+    for key in ("joinToken", "caCertHash", "kubeconfig", "apiEndpoint"):
+        assert outputs[key].secret, key
+    for key in ("nodes", "gateway", "stages", "serviceSubnet"):
+        assert not outputs[key].secret, key
+    for name in ("kubeadm-master-init", "kubeadm-master-ca-cert-hash", "kubeadm-master-kubeconfig",
+                 "kubeadm-kube-minion-1-join", "kubeadm-master-token", "ssh-generate"):  # fmt: skip
+        assert rec.named(name).inputs["logging"] == "none", name
+
+
+def test_private_key_from_config_must_be_a_secret() -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+    overrides = {"kubev6:sshPrivateKey": key, "kubev6:ssh": {"publicKey": "ssh-ed25519 AAAAC3Nza kube-v6"}}
+    with pytest.raises(pulumi.RunError, match="kubev6:sshPrivateKey: must be set as a secret"):
+        run_program("dev", overrides)
+    rec, _ = run_program("dev", overrides, secret_keys=["kubev6:sshPrivateKey"])
+    assert not [r for r in rec.of_type("command:local:Command") if r.name.startswith("ssh-")]
+
+
+def test_switched_off_stages_are_visible_in_the_outputs() -> None:
+    rec, outputs = run_program("lab")
+    assert outputs["stages"].value == {
+        "network": "on",
+        "install": "off (stages.install: false)",
+        "kubeadm": "off (stages.kubeadm: false)",
+        "workloads": "off (stages.workloads: false)",
+    }
+    assert outputs["workloadChecks"].value == "off (stages.workloads: false)"
+    assert "joinToken" not in outputs
+    assert not [r for r in rec.resources if "packages" in r.name]
+
+
+def test_bad_config_fails_before_any_resource_with_the_key_named() -> None:
+    overrides = {"kubev6:network": {"nodePrefix": "10.0.0.0/8", "podSupernet": "fd00:100::/24",
+                                    "serviceSubnet": "fd00:1234::/112"}}  # fmt: skip
+    with pytest.raises(pulumi.RunError) as err:
+        run_program("dev", overrides)
+    message = str(err.value)
+    assert "kubev6:network.nodePrefix: expected an IPv6 prefix, got IPv4 10.0.0.0/8" in message
+    assert "Traceback" not in message
+
+
+def test_bad_config_declares_nothing() -> None:
+    rec = Recorder()
+    pulumi.runtime.set_mocks(rec, project="kube-v6", stack="dev", preview=False)
+    with pytest.raises(pulumi.RunError):
+        run_program("dev", {"kubev6:nodes": []})
+    assert rec.resources == []
