@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planning.plan import ClusterPlan
 from rendering.files import RenderedFile
+from rendering.systemd import oneshot_unit, unit_file
 
 NAT64_SCRIPT_PATH = "/etc/kubev6/nat64.sh"
 NFT_PATH = "/etc/kubev6/nat64.nft"
@@ -221,39 +222,18 @@ esac
 
 
 def nat64_unit() -> RenderedFile:
-    return RenderedFile(
+    return oneshot_unit(
         NAT64_UNIT_PATH,
-        f"""[Unit]
-Description=kube-v6 NAT64 translator and relay guard
-After=network-online.target kubev6-routes.service
-Wants=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart={NAT64_SCRIPT_PATH} up
-ExecStop={NAT64_SCRIPT_PATH} down
-
-[Install]
-WantedBy=multi-user.target
-""",
+        "kube-v6 NAT64 translator and relay guard",
+        NAT64_SCRIPT_PATH,
+        after="network-online.target kubev6-routes.service",
     )
 
 
 def dns64_unit(plan: ClusterPlan) -> RenderedFile:
-    return RenderedFile(
-        DNS64_UNIT_PATH,
-        f"""[Unit]
-Description=kube-v6 DNS64 resolver ({plan.config.gateway.dns64.engine})
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-ExecStartPre={" ".join(dns64_check_command(plan))}
-ExecStart={" ".join(dns64_command(plan))}
-Restart=on-failure
-
-[Install]
-WantedBy=multi-user.target
-""",
-    )
+    service = {
+        "ExecStartPre": " ".join(dns64_check_command(plan)),
+        "ExecStart": " ".join(dns64_command(plan)),
+        "Restart": "on-failure",
+    }
+    return unit_file(DNS64_UNIT_PATH, f"kube-v6 DNS64 resolver ({plan.config.gateway.dns64.engine})", service)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planning.plan import ClusterPlan, HostPlan
 from rendering.files import RenderedFile
+from rendering.systemd import oneshot_unit
 
 SYSCTL_PATH = "/etc/sysctl.d/90-kubev6.conf"
 MODULES_PATH = "/etc/modules-load.d/kubev6.conf"
@@ -77,23 +78,7 @@ esac
 
 def routes_unit(plan: ClusterPlan) -> RenderedFile:
     """Re-applies the routes at every boot, once the interface is up."""
-    return RenderedFile(
-        ROUTES_UNIT_PATH,
-        f"""[Unit]
-Description=kube-v6 static IPv6 routes
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart={ROUTES_PATH} up
-ExecStop={ROUTES_PATH} down
-
-[Install]
-WantedBy=multi-user.target
-""",
-    )
+    return oneshot_unit(ROUTES_UNIT_PATH, "kube-v6 static IPv6 routes", ROUTES_PATH)
 
 
 def resolv_conf(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
