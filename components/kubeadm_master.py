@@ -33,7 +33,7 @@ class KubeadmMaster(pulumi.ComponentResource):
             access,
             master,
             init_create,
-            delete=steps.kubeadm_init_step(plan, "<token>").delete,
+            delete=steps.KUBEADM_INIT_DELETE,
             parent=self,
             depends_on=depends_on,
             secret=True,

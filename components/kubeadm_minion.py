@@ -30,7 +30,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             access,
             node,
             create,
-            delete=steps.kubeadm_join_step(plan, node, "<token>", "<hash>").delete,
+            delete=steps.KUBEADM_JOIN_DELETE,
             parent=self,
             depends_on=depends_on,
             secret=True,

@@ -11,7 +11,6 @@ KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 INIT_PATH = "/etc/kubev6/kubeadm-init.yaml"
 JOIN_PATH = "/etc/kubev6/kubeadm-join.yaml"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
-TOKEN_PLACEHOLDER = "<token>"
 
 
 def _args(**values: str) -> list[dict[str, str]]:

@@ -18,6 +18,10 @@ def minor(plan: ClusterPlan) -> str:
     return ".".join(plan.config.kubernetes.version.split(".")[:2])
 
 
+def package_base(plan: ClusterPlan) -> str:
+    return f"{plan.config.kubernetes.package_repository}/v{minor(plan)}/deb/"
+
+
 def containerd_config(plan: ClusterPlan) -> RenderedFile:
     repo = plan.config.kubernetes.image_repository
     cri = 'plugins."io.containerd.grpc.v1.cri"'
@@ -43,14 +47,13 @@ def kubelet_defaults(plan: ClusterPlan, node: HostPlan) -> RenderedFile:
 
 
 def apt_source(plan: ClusterPlan) -> RenderedFile:
-    base = f"{plan.config.kubernetes.package_repository}/v{minor(plan)}/deb/"
-    return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {base} /\n")
+    return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(plan)} /\n")
 
 
 def install_commands(plan: ClusterPlan, node: HostPlan) -> list[str]:
     """Idempotent: packages are installed only when the pinned kubeadm is missing."""
     version = plan.config.kubernetes.version
-    base = f"{plan.config.kubernetes.package_repository}/v{minor(plan)}/deb/"
+    base = package_base(plan)
     pkgs = " ".join(f"{p}={version}-*" for p in ("kubelet", "kubeadm", "kubectl"))
     return [
         "export DEBIAN_FRONTEND=noninteractive",

@@ -117,7 +117,7 @@ def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
             "echo initialised",
         ],
     )
-    return Step(create, remove_script([init.path], first=["kubeadm reset -f >/dev/null 2>&1"]))
+    return Step(create, KUBEADM_INIT_DELETE)
 
 
 def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> Step:
@@ -129,8 +129,12 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_has
             "echo joined",
         ],
     )
-    return Step(create, remove_script([join.path], first=["kubeadm reset -f >/dev/null 2>&1"]))
+    return Step(create, KUBEADM_JOIN_DELETE)
 
+
+# `kubeadm reset` undoes init or join; the delete scripts hold no secret.
+KUBEADM_INIT_DELETE = remove_script([kubeadm.INIT_PATH], first=["kubeadm reset -f >/dev/null 2>&1"])
+KUBEADM_JOIN_DELETE = remove_script([kubeadm.JOIN_PATH], first=["kubeadm reset -f >/dev/null 2>&1"])
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (

@@ -81,13 +81,17 @@ class Exported:
 
 
 def run_program(
-    stack: str, overrides: dict[str, Any] | None = None, secret_keys: list[str] | None = None, preview: bool = False
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+    recorder: Recorder | None = None,
 ) -> tuple[Recorder, dict[str, Exported]]:
     """Evaluate __main__.py for `stack` under mocks and wait for every registration.
 
     Returns what was declared and the stack outputs (resolved, with their secretness).
     """
-    recorder = Recorder()
+    recorder = recorder if recorder is not None else Recorder()
     pulumi.runtime.set_mocks(recorder, project="kube-v6", stack=stack, preview=preview)
     pulumi.runtime.set_all_config(stack_config(stack, overrides), secret_keys or [])
     if str(ROOT) not in sys.path:

@@ -164,7 +164,8 @@ def test_bad_config_fails_before_any_resource_with_the_key_named() -> None:
 
 def test_bad_config_declares_nothing() -> None:
     rec = Recorder()
-    pulumi.runtime.set_mocks(rec, project="kube-v6", stack="dev", preview=False)
     with pytest.raises(pulumi.RunError):
-        run_program("dev", {"kubev6:nodes": []})
+        run_program("dev", {"kubev6:nodes": []}, recorder=rec)
     assert rec.resources == []
+    good, _ = run_program("dev", recorder=Recorder())
+    assert good.resources, "the recorder sees what a valid program declares"
