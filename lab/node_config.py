@@ -26,7 +26,7 @@ from rendering import cni, gateway, host_network
 from rendering.files import RenderedFile, install_script
 
 # /etc entries each host namespace owns (bind-mounted over the machine's by `ip netns exec`).
-ETC_DIRS = ("kubev6", "cni", "sysctl.d", "modules-load.d")
+ETC_DIRS = ("kubev6", "cni", "sysctl.d", "modules-load.d", "systemd")
 ETC_FILES = ("resolv.conf", "hosts")
 
 # Evidence that a module's feature is present although it cannot be listed or loaded here.
@@ -64,7 +64,9 @@ def host_files(plan: ClusterPlan, host: HostPlan) -> list[RenderedFile]:
 def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
     """Machine-wide directories that are per-machine state: private to each lab host."""
     if host.role != "gateway":
-        return ["/var/lib/cni"]  # host-local leases and the CNI result cache (see lab.cni_runtime)
+        # host-local leases and the CNI result cache (see lab.cni_runtime); the plugin links the
+        # rendered cni step makes where containerd looks.
+        return ["/var/lib/cni", cni.CONTAINERD_PLUGIN_DIR]
     targets = [gateway.RUN_DIR]
     tayga = re.search(r"^data-dir (\S+)", gateway.tayga_conf(plan).content, re.M)
     if tayga:

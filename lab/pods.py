@@ -48,11 +48,23 @@ def page(name: str) -> str:
     return f"kv6lab-pod {name}\n"
 
 
-def node_runtime(node_exec: HostExec, state: LabState, conflist: dict[str, Any] | None = None) -> CniRuntime:
-    """A runtime for the node's installed conflist (or `conflist`, e.g. loopback)."""
-    if conflist is None:
-        conflist = json.loads(netns_etc_path(node_exec.namespace, cni.CONFLIST_PATH).read_text())
+def node_runtime(
+    node_exec: HostExec, state: LabState, conflist: dict[str, Any] | None = None, *, pod_ns: str | None = None
+) -> CniRuntime:
+    """A runtime for the node's installed conflist (or `conflist`, e.g. loopback).
+
+    With `pod_ns`, a conflist that is gone (`pulumi destroy` removed it) is replaced by the one
+    cached with that pod's ADD result, as libcni does for DEL, so the pod can still be torn down."""
     cache = state.path("private", node_exec.namespace, "var-lib-cni", "results")
+    if conflist is None:
+        installed = netns_etc_path(node_exec.namespace, cni.CONFLIST_PATH)
+        if installed.is_file() or pod_ns is None:
+            conflist = json.loads(installed.read_text())
+        else:
+            cached = sorted(cache.glob(f"*-{pod_ns}-{POD_IF}"))
+            if not cached:
+                raise FileNotFoundError(f"{installed} is gone and no cached ADD of {pod_ns} holds its config")
+            conflist = json.loads(cached[0].read_text())["config"]
     return CniRuntime(conflist, node_exec, cache)
 
 
@@ -88,7 +100,7 @@ def delete_pod(pod_ns: str, node_exec: HostExec, state: LabState) -> list[str]:
     errors = []
     for conflist, ifname in ((None, POD_IF), (LOOPBACK_CONFLIST, "lo")):
         try:
-            node_runtime(node_exec, state, conflist).delete(attachment(pod_ns, ifname))
+            node_runtime(node_exec, state, conflist, pod_ns=pod_ns).delete(attachment(pod_ns, ifname))
         except Exception as exc:
             errors.append(f"{pod_ns}: {exc}")
     delete_namespace(pod_ns)

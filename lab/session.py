@@ -178,7 +178,11 @@ class Lab:
         for node, pod_ns in self._pod_plan():
             if pod_ns not in existing or node.name not in self.execs:
                 continue
-            result = node_runtime(self.execs[node.name], self.state).cached_result(attachment(pod_ns, POD_IF))
+            try:
+                runtime = node_runtime(self.execs[node.name], self.state, pod_ns=pod_ns)
+            except (OSError, ValueError):
+                continue  # no conflist and no cache: teardown still deletes the pod's namespace
+            result = runtime.cached_result(attachment(pod_ns, POD_IF))
             if result and result_ips(result):
                 addr = netaddr.IPAddress(result_ips(result)[0])
                 self.pods.append(Pod(pod_ns, node, self.names.host_ns(node), addr, result))

@@ -148,13 +148,16 @@ def ensure_mountpoint(path: str) -> None:
     remembering that the lab created it so teardown can remove it again."""
     p = Path(path)
     with _MOUNTPOINTS_LOCK:
-        try:
-            p.mkdir(parents=True)
-        except FileExistsError:
-            return
-        STATE_ROOT.mkdir(parents=True, exist_ok=True)
-        with open(MOUNTPOINTS_FILE, "a") as f:
-            f.write(f"{p}\n")
+        # Every missing ancestor too (e.g. /opt/cni for /opt/cni/bin), outermost first.
+        missing = [d for d in (*reversed(p.parents), p) if not d.exists()]
+        for d in missing:
+            try:
+                d.mkdir()
+            except FileExistsError:
+                continue
+            STATE_ROOT.mkdir(parents=True, exist_ok=True)
+            with open(MOUNTPOINTS_FILE, "a") as f:
+                f.write(f"{d}\n")
 
 
 def release_mountpoints() -> None:

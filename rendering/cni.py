@@ -51,3 +51,11 @@ def link_plugins_commands() -> list[str]:
         f"[ -e {CONTAINERD_PLUGIN_DIR}/{p} ] || ln -s {DEBIAN_PLUGIN_DIR}/{p} {CONTAINERD_PLUGIN_DIR}/{p}"
         for p in PLUGINS
     ]
+
+
+def unlink_plugins_commands() -> list[str]:
+    """Remove the links `link_plugins_commands` made (only links to Debian's plugins), then empty dirs."""
+    return [
+        f'[ "$(readlink {CONTAINERD_PLUGIN_DIR}/{p})" != "{DEBIAN_PLUGIN_DIR}/{p}" ] || rm -f {CONTAINERD_PLUGIN_DIR}/{p}'
+        for p in PLUGINS
+    ] + [f"rmdir {CONTAINERD_PLUGIN_DIR} {CONTAINERD_PLUGIN_DIR.rsplit('/', 1)[0]} 2>/dev/null"]

@@ -22,13 +22,13 @@ class RenderedFile:
             raise ValueError(f"{self.path}: paths are absolute")
 
 
-def install_script(files: Sequence[RenderedFile], then: Sequence[str] = ()) -> str:
-    """A POSIX shell script that writes `files` in place and runs `then`.
+def install_script(files: Sequence[RenderedFile], then: Sequence[str] = (), *, first: Sequence[str] = ()) -> str:
+    """A POSIX shell script that runs `first`, writes `files` in place and runs `then`.
 
     Files are written through (`cat >`), not replaced, so a bind-mounted file such as a
     network namespace's /etc/resolv.conf keeps its mount. Re-running it changes nothing.
     """
-    lines = ["set -eu"]
+    lines = ["set -eu", *first]
     for f in files:
         path = shlex.quote(f.path)
         directory = shlex.quote(f.path.rsplit("/", 1)[0] or "/")
@@ -44,9 +44,10 @@ def install_script(files: Sequence[RenderedFile], then: Sequence[str] = ()) -> s
     return "\n".join(lines) + "\n"
 
 
-def remove_script(paths: Sequence[str], first: Sequence[str] = ()) -> str:
-    """Run `first` (tolerating failures: the thing may already be gone), then delete `paths`."""
+def remove_script(paths: Sequence[str], first: Sequence[str] = (), last: Sequence[str] = ()) -> str:
+    """Run `first`, delete `paths`, run `last` (commands tolerate failures: the thing may be gone)."""
     lines = ["set -u"]
     lines += [f"{cmd} || true" for cmd in first]
     lines += [f"rm -f {shlex.quote(p)}" for p in paths]
+    lines += [f"{cmd} || true" for cmd in last]
     return "\n".join(lines) + "\n"

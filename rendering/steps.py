@@ -37,8 +37,39 @@ def _load_modules(names: list[str]) -> list[str]:
     ]
 
 
+# What the network step replaces, kept as it was before the first `up`, restored by its delete.
+SAVED_DIR = "/etc/kubev6/saved"
+_REPLACED = (host_network.RESOLV_PATH, host_network.HOSTS_PATH)
+
+
+def _save_before_first_up(sysctl_keys: list[str]) -> list[str]:
+    """Keep the sysctl values and files the step replaces, once: a re-run must not save its own values."""
+    saved_sysctl = f"{SAVED_DIR}/sysctl.conf"
+    reads = "; ".join(f'v="$(sysctl -n {k} 2>/dev/null)" && echo "{k} = $v"' for k in sysctl_keys)
+    lines = [
+        f"mkdir -p {SAVED_DIR}",
+        f"[ -e {saved_sysctl} ] || {{ {{ {reads}; }} > {saved_sysctl}.new; mv {saved_sysctl}.new {saved_sysctl}; }}",
+    ]
+    for path in _REPLACED:
+        saved = f"{SAVED_DIR}/{path.rsplit('/', 1)[1]}"
+        lines.append(
+            f"[ -e {saved} ] || [ -e {saved}.absent ] || "
+            f"{{ if [ -e {path} ]; then cp -p {path} {saved}; else : > {saved}.absent; fi; }}"
+        )
+    return lines
+
+
+def _restore_saved() -> list[str]:
+    lines = [f"[ ! -f {SAVED_DIR}/sysctl.conf ] || sysctl -q -p {SAVED_DIR}/sysctl.conf"]
+    for path in _REPLACED:
+        saved = f"{SAVED_DIR}/{path.rsplit('/', 1)[1]}"
+        # Written through, not moved: the file may be a bind mount (a namespace's resolv.conf).
+        lines.append(f"if [ -f {saved} ]; then cat {saved} > {path}; elif [ -e {saved}.absent ]; then rm -f {path}; fi")
+    return [*lines, f"rm -rf {SAVED_DIR}"]
+
+
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
-    """Sysctls, modules, static routes (persisted), resolver and /etc/hosts."""
+    """Sysctls, modules, static routes (persisted), resolver and /etc/hosts; delete restores what was there."""
     files = [
         host_network.sysctl_file(plan, host),
         host_network.modules_file(plan, host),
@@ -54,9 +85,11 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     ]
     delete = remove_script(
         [SYSCTL_PATH, host_network.MODULES_PATH, ROUTES_UNIT_PATH, ROUTES_PATH],
-        first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down"],
+        first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()],
+        last=["rmdir /etc/kubev6 2>/dev/null"],
     )
-    return Step(install_script(files, then), delete)
+    first = _save_before_first_up(list(host_network.sysctls(plan, host)))
+    return Step(install_script(files, then, first=first), delete)
 
 
 def packages_step(plan: ClusterPlan, node: HostPlan) -> Step:
@@ -82,7 +115,8 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
 
 def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
     files = [cni.conflist_file(plan, node)]
-    return Step(install_script(files, cni.link_plugins_commands()), remove_script([cni.CONFLIST_PATH]))
+    delete = remove_script([cni.CONFLIST_PATH], last=cni.unlink_plugins_commands())
+    return Step(install_script(files, cni.link_plugins_commands()), delete)
 
 
 def nat64_step(plan: ClusterPlan) -> Step:
