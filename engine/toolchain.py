@@ -57,7 +57,8 @@ def engine_env(state_dir: Path, passphrase: str | None = None) -> EngineEnv:
     and kept (mode 0600) next to that backend, so later runs can decrypt the same stacks."""
     backend = state_dir / "backend"
     backend.mkdir(parents=True, exist_ok=True)
-    if passphrase is None and ("PULUMI_CONFIG_PASSPHRASE" in os.environ or "PULUMI_CONFIG_PASSPHRASE_FILE" in os.environ):
+    operator_set = "PULUMI_CONFIG_PASSPHRASE" in os.environ or "PULUMI_CONFIG_PASSPHRASE_FILE" in os.environ
+    if passphrase is None and operator_set:
         return EngineEnv(cli_dir(), backend, None)
     pass_file = state_dir / "passphrase"
     if passphrase is not None or not pass_file.exists():

@@ -55,7 +55,6 @@ def link_plugins_commands() -> list[str]:
 
 def unlink_plugins_commands() -> list[str]:
     """Remove the links `link_plugins_commands` made (only links to Debian's plugins), then empty dirs."""
-    return [
-        f'[ "$(readlink {CONTAINERD_PLUGIN_DIR}/{p})" != "{DEBIAN_PLUGIN_DIR}/{p}" ] || rm -f {CONTAINERD_PLUGIN_DIR}/{p}'
-        for p in PLUGINS
-    ] + [f"rmdir {CONTAINERD_PLUGIN_DIR} {CONTAINERD_PLUGIN_DIR.rsplit('/', 1)[0]} 2>/dev/null"]
+    here, there = CONTAINERD_PLUGIN_DIR, DEBIAN_PLUGIN_DIR
+    unlink = [f'[ "$(readlink {here}/{p})" != "{there}/{p}" ] || rm -f {here}/{p}' for p in PLUGINS]
+    return [*unlink, f"rmdir {here} {here.rsplit('/', 1)[0]} 2>/dev/null"]
