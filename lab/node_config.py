@@ -117,6 +117,8 @@ def prepare_host(plan: ClusterPlan, host: HostPlan, ns: str, state: LabState) ->
     for d in ETC_DIRS:
         (etc / d).mkdir(parents=True, exist_ok=True)
         ensure_mountpoint(f"/etc/{d}")
+    # As on a machine with systemd installed (the rendered units go there).
+    (etc / "systemd" / "system").mkdir(exist_ok=True)
     for f in ETC_FILES:
         (etc / f).touch()
     exec_ = host_exec(plan, host, ns, state)

@@ -9,6 +9,7 @@ Everything is torn down when the context exits, on an exception, on Ctrl-C and o
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ from lab.internet import InternetServices, page_token, wait_listening
 from lab.naming import POD_IF, LabNames
 from lab.pods import POD_PORT, Pod, attachment, create_pod, delete_pod, node_runtime
 from lab.shell import HostExec
-from lab.state import LabState, list_namespaces, release_mountpoints, teardown_prefix
+from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
 from lab.topology import Topology
 from planning.plan import ClusterPlan, HostPlan, make_plan
 from rendering import gateway, host_network
@@ -195,29 +196,38 @@ class Lab:
 
     # --- down -------------------------------------------------------------------------------
 
+    def stop_workloads(self) -> list[str]:
+        """What `up_workloads` started: CNI DEL of every pod and its namespace, the master's server;
+        returns errors."""
+        errors: list[str] = []
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for errs in pool.map(lambda p: delete_pod(p.name, self.execs[p.node.name], self.state), list(self.pods)):
+                errors += errs
+        self.pods = []
+        server = self.state.pids().get("master-http")
+        if server is not None:
+            stop_pids([server])
+            self.state.path("pids", "master-http.pid").unlink(missing_ok=True)
+        for node in self.plan.nodes:
+            with contextlib.suppress(OSError):  # the runtime's result cache, once empty
+                self.state.path("private", self.names.host_ns(node), "var-lib-cni", "results").rmdir()
+        return errors
+
     def down(self) -> list[str]:
-        """Undo everything (rendered `down` commands first, then the namespaces); returns errors."""
+        """Undo everything (rendered `down` commands first, then the namespaces); returns errors.
+        Scripts that are gone (`pulumi destroy` ran their delete) are skipped."""
         errors: list[str] = []
         with self.timings.phase("teardown"):
             if not self.execs:
                 self.reattach()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                for errs in pool.map(
-                    lambda p: delete_pod(p.name, self.execs[p.node.name], self.state), list(self.pods)
-                ):
-                    errors += errs
-            self.pods = []
+            errors += self.stop_workloads()
             gw = self.execs.get(self.plan.gateway.name)
-            if gw is not None:
-                for script in (gateway.DNS64_SCRIPT_PATH, gateway.NAT64_SCRIPT_PATH):
-                    res = gw.run([script, "down"], check=False)
-                    if not res.ok:
-                        errors.append(res.describe())
-            for host in self.plan.hosts:
-                if host.name in self.execs:
-                    res = self.execs[host.name].run([host_network.ROUTES_PATH, "down"], check=False)
-                    if not res.ok:
-                        errors.append(res.describe())
+            scripts = [(gw, s) for s in (gateway.DNS64_SCRIPT_PATH, gateway.NAT64_SCRIPT_PATH)] if gw else []
+            scripts += [(self.execs[h.name], host_network.ROUTES_PATH) for h in self.plan.hosts if h.name in self.execs]
+            for exec_, script in scripts:
+                res = exec_.run(["sh", "-c", '[ ! -x "$0" ] || "$0" down', script], check=False)
+                if not res.ok:
+                    errors.append(res.describe())
             teardown_prefix(self.names.prefix)
             release_mountpoints()
             self.execs = {}

@@ -7,7 +7,8 @@ import json
 from planning.plan import ClusterPlan, HostPlan
 from rendering.files import RenderedFile
 
-CONFLIST_PATH = "/etc/cni/net.d/10-kubev6.conflist"
+CONFLIST_DIR = "/etc/cni/net.d"
+CONFLIST_PATH = f"{CONFLIST_DIR}/10-kubev6.conflist"
 NETWORK_NAME = "kubev6"
 BRIDGE = "cbr0"
 PLUGINS = ("bridge", "host-local", "portmap", "loopback")
@@ -58,3 +59,12 @@ def unlink_plugins_commands() -> list[str]:
     here, there = CONTAINERD_PLUGIN_DIR, DEBIAN_PLUGIN_DIR
     unlink = [f'[ "$(readlink {here}/{p})" != "{there}/{p}" ] || rm -f {here}/{p}' for p in PLUGINS]
     return [*unlink, f"rmdir {here} {here.rsplit('/', 1)[0]} 2>/dev/null"]
+
+
+def remove_network_commands() -> list[str]:
+    """What the plugins left once the last pod is gone: the bridge and host-local's lease folder."""
+    return [
+        f"ip link del {BRIDGE} 2>/dev/null",
+        f"rm -rf /var/lib/cni/networks/{NETWORK_NAME}",
+        "rmdir /var/lib/cni/networks /var/lib/cni 2>/dev/null",
+    ]

@@ -19,6 +19,8 @@ JOOL_INSTANCE = "kubev6"
 NFT_GUARD_TABLE = "kubev6_nat64"
 NFT_NAT44_TABLE = "kubev6_nat44"
 RUN_DIR = "/run/kubev6"
+TAYGA_DATA_DIR = "/var/lib/tayga-kubev6"
+DNS64_LOG_PATH = f"{RUN_DIR}/dns64.log"
 
 
 def tayga_ipv4_address(plan: ClusterPlan) -> str:
@@ -33,7 +35,7 @@ def tayga_conf(plan: ClusterPlan) -> RenderedFile:
         f"ipv4-addr {tayga_ipv4_address(plan)}",
         f"prefix {plan.nat64_prefix}",
         f"dynamic-pool {pool}",
-        "data-dir /var/lib/tayga-kubev6",
+        f"data-dir {TAYGA_DATA_DIR}",
     ]
     if plan.nat64_prefix.prefixlen == 96 and str(plan.nat64_prefix) == "64:ff9b::/96":
         # TAYGA cannot map its own IPv4 into the well-known prefix; give it an address of
@@ -81,7 +83,7 @@ def nat64_script(plan: ClusterPlan) -> RenderedFile:
     nat64 = plan.config.gateway.nat64
     if nat64.engine == "tayga":
         pool = nat64.ipv4_pool
-        up = f"""    mkdir -p /var/lib/tayga-kubev6 {RUN_DIR}
+        up = f"""    mkdir -p {TAYGA_DATA_DIR} {RUN_DIR}
     if ! ip link show {TAYGA_DEVICE} >/dev/null 2>&1; then
       tayga --config {TAYGA_CONF_PATH} --mktun
     fi
@@ -209,7 +211,7 @@ case "${{1:-up}}" in
     mkdir -p {RUN_DIR}
     {" ".join(dns64_check_command(plan))}
     if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then exit 0; fi
-    nohup {cmd} >{RUN_DIR}/dns64.log 2>&1 &
+    nohup {cmd} >{DNS64_LOG_PATH} 2>&1 &
     echo $! > "$PIDFILE"
     ;;
   down)

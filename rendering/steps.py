@@ -115,7 +115,11 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
 
 def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
     files = [cni.conflist_file(plan, node)]
-    delete = remove_script([cni.CONFLIST_PATH], last=cni.unlink_plugins_commands())
+    delete = remove_script(
+        [cni.CONFLIST_PATH],
+        first=cni.remove_network_commands(),
+        last=[f"rmdir {cni.CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()],
+    )
     return Step(install_script(files, cni.link_plugins_commands()), delete)
 
 
@@ -127,6 +131,8 @@ def nat64_step(plan: ClusterPlan) -> Step:
     delete = remove_script(
         [f.path for f in files],
         first=["systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{gateway.NAT64_SCRIPT_PATH} down"],
+        # TAYGA's address map and the run dir (DNS64's delete runs first: it depends on the same network).
+        last=[f"rm -rf {gateway.TAYGA_DATA_DIR}", f"rmdir {gateway.RUN_DIR} 2>/dev/null"],
     )
     return Step(create, delete)
 
@@ -135,8 +141,9 @@ def dns64_step(plan: ClusterPlan) -> Step:
     files = [gateway.dns64_conf(plan), gateway.dns64_script(plan), gateway.dns64_unit(plan)]
     create = install_script(files, [_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up")])
     delete = remove_script(
-        [f.path for f in files],
+        [*(f.path for f in files), gateway.DNS64_LOG_PATH],
         first=["systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{gateway.DNS64_SCRIPT_PATH} down"],
+        last=[f"rmdir {gateway.RUN_DIR} 2>/dev/null"],
     )
     return Step(create, delete)
 

@@ -1,0 +1,81 @@
+"""The lab with the real Pulumi engine as its configurator.
+
+The lab provides what a platform provides (machines = namespaces, the switch, the IPv4 "internet",
+an sshd per host, this machine on the node network); `pulumi up` of the stack then configures the
+hosts over SSH exactly as on real machines (network, NAT64/DNS64, CNI conflists), and the lab's pods
+and checks run against what Pulumi configured. Teardown: pods, `pulumi destroy`, then the namespaces.
+
+    with engine_lab_session("lab", work_dir) as lab:
+        lab.pulumi_up(); lab.lab.up_workloads(); results = lab.lab.check()
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine import EngineEnv, OpResult, StackRun
+from lab.session import Lab, _teardown_on_signals
+from lab.sshd import LabKey, start_sshds
+
+
+class EngineLab:
+    def __init__(self, stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print) -> None:
+        self.lab = Lab(stack, root_access=True, log=log)
+        self.env = env
+        self.work_dir = work_dir
+        self.log = log
+        self.run: StackRun | None = None
+        self.key: LabKey | None = None
+        self.deployed = False
+
+    def up_hosts(self) -> StackRun:
+        """Machines reachable over SSH, and the stack configured with the lab's key (a secret)."""
+        self.lab.up_infrastructure()
+        with self.lab.timings.phase("sshd"):
+            self.key = start_sshds(self.lab.plan, self.lab.execs, self.lab.state)
+        self.run = StackRun(self.lab.stack, self.env, self.work_dir)
+        self.run.set_config("sshPrivateKey", self.key.private_key, secret=True)
+        self.run.set_config("ssh.publicKey", self.key.public_key, path=True)
+        return self.run
+
+    def pulumi_up(self) -> OpResult:
+        assert self.run is not None, "up_hosts first"
+        self.deployed = True  # also when interrupted: destroy whatever made it into the state
+        with self.lab.timings.phase("pulumi up"):
+            return self.run.up()
+
+    def teardown(self) -> list[str]:
+        """Pods first (CNI DEL needs the node's conflist), then `pulumi destroy`, then the namespaces."""
+        errors: list[str] = []
+        errors += self.lab.stop_workloads()
+        if self.run is not None and self.deployed:
+            try:
+                with self.lab.timings.phase("pulumi destroy"):
+                    self.run.destroy()
+            except Exception as exc:
+                errors.append(f"pulumi destroy: {exc}")
+        errors += self.lab.down()
+        return errors
+
+
+@contextmanager
+def engine_lab_session(
+    stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print
+) -> Iterator[EngineLab]:
+    """Hosts up and reachable (not yet configured); everything torn down on exit, errors and signals."""
+    lab = EngineLab(stack, env, work_dir, log)
+    with _teardown_on_signals():
+        try:
+            lab.up_hosts()
+            yield lab
+        finally:
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+            try:
+                errors = lab.teardown()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            for e in errors:
+                log(f"teardown warning: {e}")
