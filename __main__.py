@@ -1,5 +1,7 @@
 """kube-v6: stack config -> validated model -> plan -> rendered files -> resources -> outputs."""
 
+import signal
+
 from components import (
     BridgeCniConfig,
     KubeadmMaster,
@@ -14,6 +16,10 @@ from components import (
 from components.outputs import export_outputs
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
+
+# The engine stops the program with SIGINT when a resource fails or the operator cancels. The program
+# holds nothing to clean up: end at once rather than print the language host's KeyboardInterrupt traceback.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
 plan = make_plan(loaded.cluster)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class OpResult:
     changes: dict[str, int]  # engine op (create, update, delete, same, ...) -> count
     output: str
     outputs: dict[str, Any] = field(default_factory=dict)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (op, resource name) of every non-`same` step
 
     @property
     def changed(self) -> int:
@@ -97,40 +99,59 @@ class StackRun:
         if self._log:
             self._log(line)
 
-    def _run(self, op: str, fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, float, str]:
+    def _run(self, op: str, fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, float, str, list[tuple[str, str]]]:
         lines: list[str] = []
+        steps: list[tuple[str, str]] = []
 
         def on_output(line: str) -> None:
             lines.append(line)
             self._echo(line)
 
+        def on_event(event: auto.EngineEvent) -> None:
+            pre = event.resource_pre_event
+            if pre is not None and str(pre.metadata.op.value) != "same":
+                steps.append((str(pre.metadata.op.value), pre.metadata.urn.rsplit("::", 1)[-1]))
+
         self._echo(f"### pulumi {op} --stack {self.name}")
         start = time.monotonic()
         try:
             # show_secrets=False: the Automation API would print secret values in diffs otherwise.
-            result = fn(on_output=on_output, color="never", **kwargs)
+            result = fn(on_output=on_output, on_event=on_event, color="never", **kwargs)
         except auto.CommandError as exc:
-            text = "\n".join(lines) or str(exc)
+            # str(exc) holds the CLI's stdout and stderr (stdout also came through on_output).
             self._echo(str(exc))
-            raise EngineError(f"{op} --stack {self.name}", text + "\n" + _stderr_of(exc)) from None
-        return result, time.monotonic() - start, "\n".join(lines)
+            raise EngineError(f"{op} --stack {self.name}", str(exc)) from None
+        return result, time.monotonic() - start, "\n".join(lines), steps
 
     def preview(self, *, expect_no_changes: bool = False) -> OpResult:
-        res, seconds, text = self._run("preview", self.stack.preview, expect_no_changes=expect_no_changes)
-        return OpResult("preview", seconds, _counts(res.change_summary), text)
+        res, seconds, text, steps = self._run("preview", self.stack.preview, expect_no_changes=expect_no_changes)
+        return OpResult("preview", seconds, _counts(res.change_summary), text, steps=steps)
 
     def up(self) -> OpResult:
-        res, seconds, text = self._run("up", self.stack.up, show_secrets=False)
+        res, seconds, text, steps = self._run("up", self.stack.up, show_secrets=False)
         outputs = {k: v.value for k, v in res.outputs.items()}
-        return OpResult("up", seconds, _counts(res.summary.resource_changes), text, outputs)
+        return OpResult("up", seconds, _counts(res.summary.resource_changes), text, outputs, steps)
 
     def destroy(self) -> OpResult:
-        res, seconds, text = self._run("destroy", self.stack.destroy, show_secrets=False)
-        return OpResult("destroy", seconds, _counts(res.summary.resource_changes), text)
+        res, seconds, text, steps = self._run("destroy", self.stack.destroy, show_secrets=False)
+        return OpResult("destroy", seconds, _counts(res.summary.resource_changes), text, steps=steps)
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """The CLI itself in the work copy (the Automation API adds --show-secrets to some commands)."""
+        argv = [str(self.env.cli_dir / "pulumi"), *args, "--stack", self.name, "--non-interactive"]
+        return subprocess.run(
+            argv,
+            cwd=self.project_dir,
+            env={**os.environ, **self.env.variables()},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
 
     def export(self) -> str:
         """The stack's state as `pulumi stack export` gives it (secrets encrypted)."""
-        return json.dumps(self.stack.export_stack().deployment)
+        return self.cli("stack", "export").stdout
 
     def state_files(self) -> list[Path]:
         return [p for p in self.env.backend_dir.rglob("*") if p.is_file()]
@@ -143,7 +164,3 @@ class StackRun:
 
 def _counts(summary: dict[str, int] | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in (summary or {}).items()}
-
-
-def _stderr_of(exc: auto.CommandError) -> str:
-    return str(exc)

@@ -41,7 +41,7 @@ def host_snapshot(exec_: HostExec) -> dict[str, object]:
     sysctls = [line for line in _lines(exec_, ["sysctl", "-a"]) if line.startswith(_SYSCTL_PREFIXES)]
     # iptables-save: drop comments and packet counters, keep the rules.
     iptables = [re.sub(r"\[\d+:\d+\]", "", line) for line in _lines(exec_, ["iptables-save"]) if line[:1] != "#"]
-    pids = _lines(exec_, ["sh", "-c", "for p in $(ip netns pids \"$0\"); do cat /proc/$p/comm; done", ns])
+    pids = _lines(exec_, ["sh", "-c", 'for p in $(ip netns pids "$0"); do cat /proc/$p/comm; done', ns])
     files = {f"/etc/{k}": v for k, v in _files(NETNS_ETC / ns).items()}
     for d in exec_.private_dirs:
         files |= {f"{d.target}/{k}": v for k, v in _files(Path(d.source)).items()}

@@ -1,0 +1,73 @@
+"""A libvirt daemon for previews of libvirt stacks (the provider connects while previewing).
+
+Without an init system, `virtlogd -d` and `libvirtd -d` are started by hand. A daemon that already
+answers at the URI is used as it is and left running; one started here is stopped by its own pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+URI = "qemu:///system"
+_DAEMONS = (("virtlogd", Path("/run/virtlogd.pid")), ("libvirtd", Path("/run/libvirtd.pid")))
+
+
+def answers(uri: str = URI) -> bool:
+    res = subprocess.run(["virsh", "-c", uri, "version"], capture_output=True, text=True, check=False, timeout=30)
+    return res.returncode == 0
+
+
+def inventory(uri: str = URI) -> dict[str, list[str]]:
+    """Names of every domain, network and pool the daemon knows (to prove a preview created none)."""
+    out = {}
+    for what in ("list", "net-list", "pool-list"):
+        res = subprocess.run(
+            ["virsh", "-c", uri, what, "--all", "--name"], capture_output=True, text=True, check=True, timeout=30
+        )
+        out[what] = sorted(line for line in res.stdout.split() if line)
+    return out
+
+
+def _pid(pidfile: Path) -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        return int(pidfile.read_text().strip())
+    return None
+
+
+@contextlib.contextmanager
+def running_libvirtd(uri: str = URI, timeout: float = 30) -> Iterator[bool]:
+    """Yields True when this context started the daemons (and stops exactly those on exit)."""
+    if answers(uri):
+        yield False
+        return
+    started: list[int] = []
+    try:
+        for name, pidfile in _DAEMONS:
+            subprocess.run([name, "-d"], check=True, timeout=30)
+            deadline = time.monotonic() + 10
+            while _pid(pidfile) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            pid = _pid(pidfile)
+            if pid is None:
+                raise RuntimeError(f"{name} -d started but wrote no {pidfile}")
+            started.append(pid)
+        deadline = time.monotonic() + timeout
+        while not answers(uri):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"libvirtd does not answer at {uri} after {timeout}s")
+            time.sleep(0.2)
+        yield True
+    finally:
+        for pid in reversed(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in started:
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)

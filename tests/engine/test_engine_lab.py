@@ -1,0 +1,118 @@
+"""`pulumi up` of the `lab` stack against real hosts (namespaces with their own sshd), in order:
+up and check, up again, secrets, a pod-subnet change, destroy back to the snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from config_schemas.loading import parse_config
+from config_schemas.stack_files import raw_stack_config
+from engine import EngineEnv
+from lab.engine_lab import EngineLab
+from lab.snapshot import diff, host_snapshot
+from planning.plan import ClusterPlan, make_plan
+from rendering import steps
+from tests.engine.conftest import engine_lab
+
+pytestmark = [pytest.mark.engine, pytest.mark.lab]
+
+STACK = "lab"
+RESOURCES = 18  # stack, SSH key pair; per host a component and its commands (see test_program_graph)
+
+
+@pytest.fixture(scope="module")
+def lab(env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
+    yield from engine_lab(STACK, env, tmp_path_factory.mktemp(STACK))
+
+
+def test_up_configures_the_hosts_and_every_check_passes(lab: EngineLab) -> None:
+    result = lab.pulumi_up()
+    assert result.changes == {"create": RESOURCES}, result.output
+    assert lab.lab.reports == {}, "the lab configured hosts itself: the checks would not test Pulumi's work"
+    lab.lab.up_workloads()
+    results = lab.lab.check()
+    assert len(results) == 8
+    failed = [r.report() for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+def test_second_up_changes_nothing(lab: EngineLab) -> None:
+    assert lab.run is not None
+    again = lab.run.up()
+    assert again.changed == 0 and again.changes == {"same": RESOURCES}, again.changes
+    lab.run.preview(expect_no_changes=True)
+
+
+def test_private_key_is_in_no_state_export_state_file_or_log(lab: EngineLab) -> None:
+    assert lab.run is not None and lab.key is not None
+    # Every base64 line of the key body: none may appear anywhere in plaintext.
+    body = [line for line in lab.key.private_key.splitlines() if line and not line.startswith("-----")]
+    assert len(body) >= 3
+    haystacks = {"stack export": lab.run.export(), "up log": lab.run.log_path.read_text()}
+    haystacks |= {str(p): p.read_text(errors="replace") for p in lab.run.state_files()}
+    haystacks |= {str(p): p.read_text() for p in lab.run.project_dir.glob("Pulumi.*.yaml")}
+    assert any("ciphertext" in text or "secure:" in text for text in haystacks.values())
+    for where, text in haystacks.items():
+        leaked = [line for line in body if line in text]
+        assert not leaked, f"{len(leaked)} line(s) of the SSH private key in plaintext in {where}"
+
+
+def _plan_with_pod_subnet(node_index: int, subnet: str) -> ClusterPlan:
+    raw = raw_stack_config(STACK)
+    raw["nodes"][node_index]["podSubnet"] = subnet  # type: ignore[index]
+    return make_plan(parse_config(raw, []).cluster)
+
+
+def _rendered_commands(plan: ClusterPlan) -> dict[str, steps.Step]:
+    """The remote commands of the lab stack by resource name, as the components name them."""
+    gw = plan.gateway
+    out = {
+        f"{gw.name}-network": steps.network_step(plan, gw),
+        f"{gw.name}-nat64": steps.nat64_step(plan),
+        f"{gw.name}-dns64": steps.dns64_step(plan),
+    }
+    for node in plan.nodes:
+        out[f"{node.name}-network"] = steps.network_step(plan, node)
+        out[f"{node.name}-cni-conflist"] = steps.cni_step(plan, node)
+    return out
+
+
+def test_changing_one_pod_subnet_updates_only_the_commands_that_render_differently(lab: EngineLab) -> None:
+    assert lab.run is not None
+    new_subnet = "fd6b:7636:1ff::/64"
+    old = _rendered_commands(make_plan(parse_config(raw_stack_config(STACK), []).cluster))
+    new = _rendered_commands(_plan_with_pod_subnet(2, new_subnet))
+    expected = {name for name in old if old[name] != new[name]}
+    # Minion 2's conflist, and every other host's routes to minion 2's pods.
+    assert expected == {
+        "kube-minion-2-cni-conflist",
+        "kube-nat64-dns64-network",
+        "kube-master-network",
+        "kube-minion-1-network",
+    }
+    lab.run.set_config("nodes[2].podSubnet", new_subnet, path=True)
+    try:
+        preview = lab.run.preview()
+    finally:
+        lab.run.set_config("nodes[2].podSubnet", "fd6b:7636:102::/64", path=True)
+    changed = {name for op, name in preview.steps if op != "same"}
+    assert changed == expected, preview.output
+    assert {op for op, _ in preview.steps} == {"update"}, preview.steps
+    lab.run.preview(expect_no_changes=True)
+
+
+def test_destroy_returns_every_host_to_its_state_before_up(lab: EngineLab) -> None:
+    assert lab.run is not None
+    lab.lab.stop_workloads()
+    result = lab.run.destroy()
+    lab.deployed = False
+    assert result.changes == {"delete": RESOURCES}, result.changes
+    differences = []
+    for name, before in lab.before.items():  # type: ignore[attr-defined]
+        differences += [f"{name}: {d}" for d in diff(before, host_snapshot(lab.lab.execs[name]))]
+    assert not differences, "\n".join(differences)
+    # And the daemons Pulumi started on the gateway are gone (processes in its network namespace).
+    gw = host_snapshot(lab.lab.execs[lab.lab.plan.gateway.name])
+    assert not {"tayga", "unbound", "named"} & set(gw["processes"]), gw["processes"]  # type: ignore[arg-type]
