@@ -12,6 +12,7 @@ import sys
 import time
 
 from lab.checks import ALL_CHECKS
+from lab.engine_lab import engine_check
 from lab.session import Lab, lab_session
 from lab.state import cleanup_stale, list_namespaces
 
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="lab")
     parser.add_argument("--root-access", action="store_true", help="join the switch from this machine (localBridge)")
     parser.add_argument("--running", action="store_true", help="check: run against a lab that is already up")
+    parser.add_argument(
+        "--engine", action="store_true", help="check: the real Pulumi engine configures the hosts over SSH"
+    )
     parser.add_argument("--only", action="append", choices=sorted(ALL_CHECKS), help="check: run only these checks")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -35,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(list_namespaces()) or "no lab namespaces")
         return 0
 
+    if args.command == "check" and args.engine:
+        return engine_check(args.stack, args.only)
     lab = Lab(args.stack, root_access=args.root_access)
     if args.command == "up":
         try:

@@ -12,11 +12,13 @@ and checks run against what Pulumi configured. Teardown: pods, `pulumi destroy`,
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine import EngineEnv, OpResult, StackRun
+from engine import EngineEnv, OpResult, StackRun, engine_env
+from engine.toolchain import ROOT
 from lab.session import Lab, _teardown_on_signals
 from lab.sshd import LabKey, start_sshds
 
@@ -55,6 +57,7 @@ class EngineLab:
             try:
                 with self.lab.timings.phase("pulumi destroy"):
                     self.run.destroy()
+                self.deployed = False
             except Exception as exc:
                 errors.append(f"pulumi destroy: {exc}")
         errors += self.lab.down()
@@ -79,3 +82,32 @@ def engine_lab_session(
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
             for e in errors:
                 log(f"teardown warning: {e}")
+
+
+def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
+    """`python -m lab check --engine`: hosts up, `pulumi up`, pods, checks, `pulumi up` again (must change
+    nothing), `pulumi destroy`, teardown. State and the engine log stay in .state/engine/ (ignored)."""
+    state_dir = ROOT / ".state" / "engine"
+    env = engine_env(state_dir)
+    start = time.monotonic()
+    ok = False
+    with engine_lab_session(stack, env, state_dir / stack, log) as lab:
+        assert lab.run is not None
+        log(f"engine log: {lab.run.log_path}")
+        up = lab.pulumi_up()
+        log(f"pulumi up: {_changes(up)} in {up.seconds:.1f}s")
+        lab.lab.up_workloads()
+        results = lab.lab.check(only)
+        for r in results:
+            log(r.report())
+        again = lab.run.up()
+        log(f"pulumi up again: {_changes(again)} in {again.seconds:.1f}s")
+        ok = all(r.ok for r in results) and again.changed == 0
+    if lab.run is not None and not lab.deployed:
+        lab.run.remove()  # destroyed: forget the stack, so the next run starts from a clean backend
+    log(f"timings: {lab.lab.timings.report()}; total {time.monotonic() - start:.1f}s")
+    return 0 if ok else 1
+
+
+def _changes(result: OpResult) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(result.changes.items()))

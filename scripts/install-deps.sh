@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine (run as root):
-# the Debian packages of the network lab, and the Python virtualenv in .venv.
+# the Debian packages of the network lab and of libvirt, the Python virtualenv in .venv, and
+# the Pulumi toolchain at the pinned versions (scripts/toolchain.sh; offline from the bundle
+# folder KUBEV6_PULUMI_BUNDLE names).
 # Idempotent: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,7 @@ DEBS=(
   python3-venv iproute2 procps psmisc nftables iptables kmod
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 )
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -33,4 +36,5 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   .venv/bin/pip install -q -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+bash scripts/toolchain.sh >/dev/null
 echo "install-deps: ok" >&2
