@@ -43,7 +43,7 @@ def test_sysctl_apply_fails_on_a_missing_key(node: tuple) -> None:
 def test_files_outside_the_namespace_etc_are_refused(node: tuple) -> None:
     exec_, _ = node
     with pytest.raises(ValueError, match="would change this machine"):
-        install_files(exec_, [RenderedFile("/etc/systemd/system/x.service", "[Unit]\n")])
+        install_files(exec_, [RenderedFile("/etc/ssh/sshd_config.d/x.conf", "Port 2222\n")])
     with pytest.raises(ValueError):
         netns_etc_path(NS, "/usr/local/bin/x")
 
