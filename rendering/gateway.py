@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planning.plan import ClusterPlan
 from rendering.files import RenderedFile
-from rendering.systemd import oneshot_unit, unit_file
+from rendering.systemd import oneshot_unit, shared_runtime_directory, unit_file
 
 NAT64_SCRIPT_PATH = "/etc/kubev6/nat64.sh"
 NFT_PATH = "/etc/kubev6/nat64.nft"
@@ -227,11 +227,15 @@ def nat64_unit() -> RenderedFile:
         "kube-v6 NAT64 translator and relay guard",
         NAT64_SCRIPT_PATH,
         after="network-online.target kubev6-routes.service",
+        extra=shared_runtime_directory(RUN_DIR),  # TAYGA's pidfile
     )
 
 
 def dns64_unit(plan: ClusterPlan) -> RenderedFile:
     service = {
+        # The resolvers' pidfiles are in RUN_DIR, and unbound-checkconf refuses a config whose
+        # pidfile directory is missing: under systemd nothing else creates it on a fresh boot.
+        **shared_runtime_directory(RUN_DIR),
         "ExecStartPre": " ".join(dns64_check_command(plan)),
         "ExecStart": " ".join(dns64_command(plan)),
         "Restart": "on-failure",
