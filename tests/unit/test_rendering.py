@@ -26,7 +26,7 @@ from netaddr import IPAddress, IPNetwork
 from config_schemas import parse_config
 from config_schemas.stack_files import load_stack_file, raw_stack_config, stack_names
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import cni, gateway, host_network, kubeadm
+from rendering import cloud_init, cni, gateway, host_network, kubeadm
 from rendering.files import HEREDOC_END, RenderedFile, install_script
 from tests.unit.test_planner_properties import Generated, cluster_configs
 
@@ -427,6 +427,50 @@ def test_tayga_conf(plan: ClusterPlan) -> None:
         [own] = conf["ipv6-addr"]
         assert IPAddress(own) in plan.node_prefix
         assert IPAddress(own) not in {h.address for h in plan.hosts}
+
+
+# --- cloud-init ----------------------------------------------------------------------------
+
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6 kube-v6"
+SSH_USERS = ["root", "debian", "kube-admin"]
+
+
+def empty_lists(value: Any, where: str = "") -> list[str]:
+    """cloud-init's schema gives every list it knows minItems 1."""
+    if isinstance(value, list):
+        found = [where or "(top)"] if not value else []
+        return found + [p for i, v in enumerate(value) for p in empty_lists(v, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in empty_lists(v, f"{where}.{k}" if where else str(k))]
+    return []
+
+
+@pytest.mark.parametrize("user", SSH_USERS)
+def test_cloud_init_user_data_gives_the_key_to_the_ssh_user(user: str) -> None:
+    text = cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user)
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    assert empty_lists(doc) == []
+    if user == "root":
+        assert doc["ssh_authorized_keys"] == [PUBLIC_KEY]
+        assert doc["disable_root"] is False
+    else:
+        [entry] = doc["users"]
+        assert entry["name"] == user
+        assert entry["ssh_authorized_keys"] == [PUBLIC_KEY]
+        assert "ssh_authorized_keys" not in doc  # the default user gets no key
+        assert doc["disable_root"] is True
+
+
+@pytest.mark.parametrize("user", SSH_USERS)
+def test_cloud_init_schema_accepts_the_user_data(user: str, tmp_path: Path) -> None:
+    if shutil.which("cloud-init") is None:
+        pytest.skip("cloud-init is not installed")
+    # Machines and stacks differ only by the host name here.
+    path = tmp_path / "user-data"
+    path.write_text(cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user))
+    done = subprocess.run(["cloud-init", "schema", "-c", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --- kubeadm -------------------------------------------------------------------------------
