@@ -35,10 +35,10 @@ def tayga_conf(plan: ClusterPlan) -> RenderedFile:
         f"dynamic-pool {pool}",
         "data-dir /var/lib/tayga-kubev6",
     ]
-    if plan.nat64_prefix.prefixlen == 96 and str(plan.nat64_prefix) == "64:ff9b::/96":
+    if plan.tayga_ipv6_address is not None:
         # TAYGA cannot map its own IPv4 into the well-known prefix; give it an address of
         # the node network that no host uses (the network's last-but-one address).
-        lines.append(f"ipv6-addr {plan.node_prefix[-2]}")
+        lines.append(f"ipv6-addr {plan.tayga_ipv6_address}")
     return RenderedFile(TAYGA_CONF_PATH, "# kube-v6 NAT64 (TAYGA)\n" + "\n".join(lines) + "\n")
 
 
