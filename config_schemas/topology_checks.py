@@ -219,7 +219,8 @@ def _check_uplink(cfg: ClusterConfig) -> Iterable[Problem]:
         where, hop, what = key("gateway", "uplinkGateway"), gw.uplink_gateway, f"{gw.uplink_gateway}"
     else:
         hop = netaddr.IPAddress(subnet.first + 1)
-        where, what = key("gateway", "uplinkAddress"), f"the default gateway.uplinkGateway (its first address {hop})"
+        where = key("gateway", "uplinkAddress")
+        what = f"the default gateway.uplinkGateway {hop} (the uplink network's address + 1)"
     reason = None
     if hop not in subnet:
         reason = f"is outside the uplink subnet {subnet} of gateway.uplinkAddress"
