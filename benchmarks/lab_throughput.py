@@ -19,9 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lab.checks import nat64_address
 from lab.internet import wait_listening
+from lab.preflight import LabRefused, lab_plan
 from lab.session import Lab, lab_session
 from lab.shell import HostExec
 from lab.topology import INTERNET_WEB
+from planning.plan import ClusterPlan
 
 PORT = 5201
 SECONDS = 3
@@ -42,8 +44,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", default="lab")
     args = parser.parse_args()
+    try:
+        return measure(args.stack, lab_plan(args.stack))
+    except LabRefused as exc:
+        print(f"lab_throughput: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lab_throughput: interrupted; the lab was torn down", file=sys.stderr)
+        return 130
+
+
+def measure(stack: str, plan: ClusterPlan) -> int:
     start = time.monotonic()
-    with lab_session(args.stack) as lab:
+    with lab_session(stack, plan=plan) as lab:
         m1, m2 = lab.plan.minions[0], lab.plan.minions[1]
         p1 = next(p for p in lab.pods if p.node.name == m1.name)
         p2 = next(p for p in lab.pods if p.node.name == m2.name)
@@ -56,7 +69,7 @@ def main() -> int:
         nat64 = iperf(lab, "nat64", inet, web, p1.exec, via64)
     gbit = 1e9
     total = time.monotonic() - start
-    print(f"\nlab throughput ({args.stack}, iperf3 -t {SECONDS}, one TCP stream, {total:.1f}s with lab up/down)")
+    print(f"\nlab throughput ({stack}, iperf3 -t {SECONDS}, one TCP stream, {total:.1f}s with lab up/down)")
     print(f"  node-to-node  {m1.name} -> {m2.name}: {node / gbit:8.2f} Gbit/s")
     print(f"  pod-to-pod    {p1.name} -> {p2.name}: {pod / gbit:8.2f} Gbit/s  ratio {pod / node:.2f} of node-to-node")
     print(f"  IPv4 direct   gateway -> {web}: {direct / gbit:8.2f} Gbit/s")

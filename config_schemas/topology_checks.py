@@ -40,12 +40,23 @@ def derived_pod_subnet(cfg: ClusterConfig, index: int) -> netaddr.IPNetwork | No
     return netaddr.IPNetwork((int(supernet.network) + (host_part << 64), 64), version=6)
 
 
+def tayga_ipv6_address(cfg: ClusterConfig) -> netaddr.IPAddress | None:
+    """TAYGA's own IPv6 address, when the config must give it one: TAYGA cannot map its IPv4
+    address into the well-known prefix, so it takes the node network's last-but-one address,
+    which no host may use. With a network-specific prefix it derives its address inside the
+    NAT64 prefix (None here), which no host can have (the prefixes do not overlap)."""
+    if cfg.gateway.nat64.engine == "tayga" and cfg.network.nat64_prefix == WELL_KNOWN_NAT64_PREFIX:
+        return cfg.network.node_prefix[-2]
+    return None
+
+
 def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_prefixes(cfg)
     problems += _check_nodes(cfg)
     problems += _check_pod_subnets(cfg)
     problems += _check_nat64(cfg)
+    problems += _check_uplink(cfg)
     problems += _check_platform(cfg)
     problems += _check_stages(cfg)
     problems += _check_local_routes(cfg, host_routes)
@@ -119,6 +130,16 @@ def _check_nodes(cfg: ClusterConfig) -> Iterable[Problem]:
             yield Problem(key(*where), f"{address} is outside the node network network.nodePrefix {prefix}")
         elif address in (prefix.network, prefix.broadcast) and prefix.prefixlen < 127:
             yield Problem(key(*where), f"{address} is the subnet-router anycast or last address of {prefix}")
+    translator = tayga_ipv6_address(cfg)
+    for where, address in [(("gateway", "address"), cfg.gateway.address)] + [
+        (("nodes", i, "address"), n.address) for i, n in enumerate(cfg.nodes)
+    ]:
+        if address == translator:
+            yield Problem(
+                key(*where),
+                f"{address} is TAYGA's own IPv6 address (the node network's last-but-one, used with the "
+                "well-known NAT64 prefix); pick another address",
+            )
     for i, node in enumerate(cfg.nodes):
         if node.name in seen_names:
             yield Problem(key("nodes", i, "name"), f"duplicate name {node.name!r} (also {seen_names[node.name]})")
@@ -147,6 +168,10 @@ def _check_pod_subnets(cfg: ClusterConfig) -> Iterable[Problem]:
             yield Problem(where, f"{subnet} is a /{subnet.prefixlen}; the bridge CNI needs one /64 per node")
         if subnet not in supernet:
             yield Problem(where, f"{subnet} is not inside network.podSupernet {supernet}")
+        for name in ("nodePrefix", "serviceSubnet", "nat64Prefix"):
+            other = getattr(cfg.network, _snake(name))
+            if _overlaps(subnet, other):
+                yield Problem(where, f"{subnet} overlaps network.{name} {other}")
         for other, other_key in seen:
             if _overlaps(subnet, other):
                 yield Problem(where, f"{subnet} overlaps {other} ({other_key})")
@@ -172,6 +197,46 @@ def _check_nat64(cfg: ClusterConfig) -> Iterable[Problem]:
     uplink = cfg.gateway.uplink_address
     if uplink is not None and _overlaps(uplink.cidr, nat64.ipv4_pool):
         yield Problem(key("gateway", "nat64", "ipv4Pool"), f"{nat64.ipv4_pool} overlaps gateway.uplinkAddress {uplink}")
+
+
+def _check_uplink(cfg: ClusterConfig) -> Iterable[Problem]:
+    """The gateway's IPv4 default route must be on its uplink subnet: else it has none at all."""
+    gw = cfg.gateway
+    if gw.uplink_address is None:
+        if gw.uplink_gateway is not None:
+            yield Problem(
+                key("gateway", "uplinkGateway"),
+                "is not used without gateway.uplinkAddress (the gateway's uplink is configured only with both)",
+                "warning",
+            )
+        return
+    own, subnet = gw.uplink_address.ip, gw.uplink_address.cidr
+    ends = (subnet.network, subnet.broadcast) if subnet.prefixlen <= 30 else ()
+    if own in ends:
+        yield Problem(key("gateway", "uplinkAddress"), f"{own} is the network or broadcast address of {subnet}")
+        return
+    if gw.uplink_gateway is not None:
+        where, hop, what = key("gateway", "uplinkGateway"), gw.uplink_gateway, f"{gw.uplink_gateway}"
+    else:
+        hop = netaddr.IPAddress(subnet.first + 1)
+        where = key("gateway", "uplinkAddress")
+        what = f"the default gateway.uplinkGateway {hop} (the uplink network's address + 1)"
+    reason = None
+    if hop not in subnet:
+        reason = f"is outside the uplink subnet {subnet} of gateway.uplinkAddress"
+    elif hop == own:
+        reason = "is the gateway's own address"
+    elif hop in ends:
+        reason = f"is the network or broadcast address of {subnet}"
+    if reason:
+        fix = "; the gateway would have no IPv4 default route" + (
+            "" if gw.uplink_gateway is not None else ": set gateway.uplinkGateway"
+        )
+        yield Problem(where, f"{what} {reason}{fix}")
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 def _is_global_ipv4(net: netaddr.IPNetwork) -> bool:

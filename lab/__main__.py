@@ -1,24 +1,32 @@
-"""`python -m lab up|down|check|cleanup [--stack lab]`: the network lab for humans.
+"""`python -m lab up|down|check|cleanup|status [--stack lab]`: the network lab for humans.
 
 `up` leaves the lab running (inspect it with `ip netns exec kv6l-m1-p0 ...`); `down` removes it;
 `check` brings it up, runs the checks and tears it down (or only runs them with --running).
+
+Exit codes: 0 all good, 1 a check or the lab failed, 2 refused (bad stack, not root, usage),
+130 on Ctrl-C (128 + the signal on SIGTERM/SIGHUP); the lab is torn down before exiting.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
 from lab.checks import ALL_CHECKS
 from lab.engine_lab import engine_check
-from lab.session import Lab, lab_session
+from lab.preflight import LabRefused, lab_plan
+from lab.session import Lab, LabInterrupted, lab_session
+from lab.shell import CommandFailed
 from lab.state import cleanup_stale, list_namespaces
+
+PROG = "python -m lab"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "check", "cleanup", "status"])
     parser.add_argument("--stack", default="lab")
     parser.add_argument("--root-access", action="store_true", help="join the switch from this machine (localBridge)")
@@ -28,20 +36,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=sorted(ALL_CHECKS), help="check: run only these checks")
     args = parser.parse_args(argv)
-    if os.geteuid() != 0:
-        print("the lab needs root (network namespaces)", file=sys.stderr)
-        return 2
+    try:
+        return _run(args)
+    except LabRefused as exc:
+        return _fail(str(exc), 2)
+    except LabInterrupted as exc:
+        return _fail(f"interrupted by {exc.signal_name}; the lab was torn down", 128 + exc.signum)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the lab was torn down", 128 + signal.SIGINT)
+    except (CommandFailed, TimeoutError, RuntimeError, OSError) as exc:
+        # The first line says what failed; the command, its exit code and output follow.
+        headline, _, details = str(exc).partition("\n")
+        return _fail(f"failed: {headline or type(exc).__name__}" + (f"\n{details}" if details else ""), 1)
 
-    if args.command == "cleanup":
-        print("removed:", ", ".join(cleanup_stale()) or "nothing")
-        return 0
-    if args.command == "status":
-        print("\n".join(list_namespaces()) or "no lab namespaces")
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in ("cleanup", "status"):
+        _need_root()
+        if args.command == "cleanup":
+            print("removed:", ", ".join(cleanup_stale()) or "nothing")
+        else:
+            print("\n".join(list_namespaces()) or "no lab namespaces")
         return 0
 
+    # Before anything on the machine is touched: a stack the lab cannot run is refused here.
+    plan = lab_plan(args.stack)
+    _need_root()
     if args.command == "check" and args.engine:
         return engine_check(args.stack, args.only)
-    lab = Lab(args.stack, root_access=args.root_access)
+    lab = Lab(args.stack, plan=plan, root_access=args.root_access)
     if args.command == "up":
         try:
             lab.up()
@@ -62,17 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.running:
         lab.reattach()
         if not lab.execs:
-            print(f"no running lab for stack {args.stack} ({lab.names.prefix}-*): run `python -m lab up` first")
-            return 2
+            raise LabRefused(f"no running lab for stack {args.stack} ({lab.names.prefix}-*): run `{PROG} up` first")
         results = lab.check(args.only)
     else:
-        with lab_session(args.stack, root_access=args.root_access) as running:
+        with lab_session(args.stack, plan=plan, root_access=args.root_access) as running:
             results = running.check(args.only)
             lab = running
     for r in results:
         print(r.report())
     print(f"timings: {lab.timings.report()}; total {time.monotonic() - start:.2f}s")
     return 0 if all(r.ok for r in results) else 1
+
+
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise LabRefused("the lab needs root (network namespaces)")
 
 
 if __name__ == "__main__":

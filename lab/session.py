@@ -26,6 +26,7 @@ from lab.cni_runtime import result_ips
 from lab.internet import InternetServices, page_token, wait_listening
 from lab.naming import POD_IF, LabNames
 from lab.pods import POD_PORT, Pod, attachment, create_pod, delete_pod, node_runtime
+from lab.preflight import LabRefused, unrunnable
 from lab.shell import HostExec
 from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
 from lab.topology import Topology
@@ -93,6 +94,9 @@ class Lab:
     def up_infrastructure(self) -> None:
         """Step 1 and the hosts' own /etc and state dirs: what a platform provides before any install.
         (A later issue starts an sshd per host here and lets the Pulumi engine do `configure_hosts`.)"""
+        reasons = unrunnable(self.plan)
+        if reasons:  # before the stale cleanup below: that removes namespaces
+            raise LabRefused(f"stack {self.stack!r} cannot run in the lab: {'; '.join(reasons)}")
         t = self.timings
         with t.phase("stale cleanup"):
             teardown_prefix(self.names.prefix)
@@ -238,11 +242,16 @@ class Lab:
 class LabInterrupted(KeyboardInterrupt):
     """Raised from a SIGTERM/SIGHUP handler so the teardown in `finally` runs."""
 
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"signal {self.signal_name}")
+
 
 @contextmanager
 def _teardown_on_signals() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise LabInterrupted(f"signal {signal.Signals(signum).name}")
+        raise LabInterrupted(signum)
 
     previous = {}
     try:

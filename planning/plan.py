@@ -12,7 +12,7 @@ from typing import Literal
 import netaddr
 
 from config_schemas.model import ClusterConfig
-from config_schemas.topology_checks import derived_pod_subnet
+from config_schemas.topology_checks import derived_pod_subnet, tayga_ipv6_address
 
 Role = Literal["gateway", "master", "minion"]
 DEFAULT = netaddr.IPNetwork("::/0")
@@ -72,6 +72,12 @@ class ClusterPlan:
     def api_endpoint(self) -> str:
         """host:port with the IPv6 literal bracketed (quote it in YAML, kubeadm#3101)."""
         return f"[{self.master.address}]:6443"
+
+    @property
+    def tayga_ipv6_address(self) -> netaddr.IPAddress | None:
+        """TAYGA's own IPv6 address when it needs one of the node network (the config checks keep
+        hosts off it)."""
+        return tayga_ipv6_address(self.config)
 
     @property
     def translator_sources(self) -> tuple[netaddr.IPNetwork, ...]:

@@ -16,18 +16,21 @@ def mac_address(host: HostPlan, interface: str) -> str:
 
 
 def user_data(plan: ClusterPlan, host: HostPlan, public_key: str, user: str) -> str:
-    doc = {
+    key = public_key.strip()
+    doc: dict[str, object] = {
         "hostname": host.name,
         "manage_etc_hosts": False,
         "disable_root": user != "root",
         "ssh_pwauth": False,
-        "users": [
-            {"name": user, "ssh_authorized_keys": [public_key.strip()], "sudo": "ALL=(ALL) NOPASSWD:ALL"}
-            if user != "root"
-            else "default"
-        ],
-        "ssh_authorized_keys": [public_key.strip()] if user == "root" else [],
     }
+    if user == "root":
+        # The top-level keys go to root (disable_root: false) and the image's default user.
+        doc["users"] = ["default"]
+        doc["ssh_authorized_keys"] = [key]
+    else:
+        # Only the named user gets the key. No top-level ssh_authorized_keys at all: cloud-init's
+        # schema refuses an empty list there.
+        doc["users"] = [{"name": user, "ssh_authorized_keys": [key], "sudo": "ALL=(ALL) NOPASSWD:ALL"}]
     return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
 
 

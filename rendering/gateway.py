@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planning.plan import ClusterPlan
 from rendering.files import RenderedFile
-from rendering.systemd import oneshot_unit, unit_file
+from rendering.systemd import oneshot_unit, shared_runtime_directory, unit_file
 
 NAT64_SCRIPT_PATH = "/etc/kubev6/nat64.sh"
 NFT_PATH = "/etc/kubev6/nat64.nft"
@@ -37,10 +37,10 @@ def tayga_conf(plan: ClusterPlan) -> RenderedFile:
         f"dynamic-pool {pool}",
         f"data-dir {TAYGA_DATA_DIR}",
     ]
-    if plan.nat64_prefix.prefixlen == 96 and str(plan.nat64_prefix) == "64:ff9b::/96":
+    if plan.tayga_ipv6_address is not None:
         # TAYGA cannot map its own IPv4 into the well-known prefix; give it an address of
         # the node network that no host uses (the network's last-but-one address).
-        lines.append(f"ipv6-addr {plan.node_prefix[-2]}")
+        lines.append(f"ipv6-addr {plan.tayga_ipv6_address}")
     return RenderedFile(TAYGA_CONF_PATH, "# kube-v6 NAT64 (TAYGA)\n" + "\n".join(lines) + "\n")
 
 
@@ -229,11 +229,15 @@ def nat64_unit() -> RenderedFile:
         "kube-v6 NAT64 translator and relay guard",
         NAT64_SCRIPT_PATH,
         after="network-online.target kubev6-routes.service",
+        extra=shared_runtime_directory(RUN_DIR),  # TAYGA's pidfile
     )
 
 
 def dns64_unit(plan: ClusterPlan) -> RenderedFile:
     service = {
+        # The resolvers' pidfiles are in RUN_DIR, and unbound-checkconf refuses a config whose
+        # pidfile directory is missing: under systemd nothing else creates it on a fresh boot.
+        **shared_runtime_directory(RUN_DIR),
         "ExecStartPre": " ".join(dns64_check_command(plan)),
         "ExecStart": " ".join(dns64_command(plan)),
         "Restart": "on-failure",

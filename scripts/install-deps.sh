@@ -17,13 +17,37 @@ missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Debian starts a package's daemon (unbound, named, sshd) as soon as it is installed; the project
+# runs its own instances. A policy-rc.d that refuses every start keeps them from starting at all:
+# set-up never stops a process by name (that killed the daemons of other people's running labs).
+# An existing policy-rc.d (a container's, or another install's) is left as it is. Tests point
+# KUBEV6_POLICY_RC_D into a temp dir.
+POLICY="${KUBEV6_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
+POLICY_MARK="kube-v6 install-deps: no daemon starts while packages are installed"
+remove_policy() {
+  if grep -qF "$POLICY_MARK" "$POLICY" 2>/dev/null; then rm -f "$POLICY"; fi
+}
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2
+  if [[ ! -e $POLICY ]]; then
+    printf '#!/bin/sh\n# %s\nexit 101\n' "$POLICY_MARK" > "$POLICY"
+    chmod 0755 "$POLICY"
+    trap remove_policy EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  remove_policy
+  trap - EXIT
+  # Under systemd the packaged units stay enabled for the next boot: disable (not stop) those of
+  # the packages installed just now; units that were there before are not ours to change.
+  if [[ -d /run/systemd/system ]]; then
+    for pkg_unit in unbound:unbound.service bind9:named.service; do
+      if [[ " ${missing[*]} " == *" ${pkg_unit%%:*} "* ]]; then
+        systemctl disable --quiet "${pkg_unit#*:}" 2>/dev/null || true
+      fi
+    done
+  fi
 fi
-# Debian starts these daemons when installed; the project runs its own instances.
-for svc in unbound named; do pkill -x "$svc" 2>/dev/null || true; done
 
 PY="${PYTHON:-python3}"
 if [[ ! -x .venv/bin/python ]]; then

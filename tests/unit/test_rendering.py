@@ -8,6 +8,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -25,7 +26,7 @@ from netaddr import IPAddress, IPNetwork
 from config_schemas import parse_config
 from config_schemas.stack_files import load_stack_file, raw_stack_config, stack_names
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import cni, gateway, host_network, kubeadm
+from rendering import cloud_init, cni, gateway, host_network, kubeadm
 from rendering.files import HEREDOC_END, RenderedFile, install_script
 from tests.unit.test_planner_properties import Generated, cluster_configs
 
@@ -255,16 +256,82 @@ def test_unbound_refuses_any_address_outside_the_cluster_prefixes(plan: ClusterP
 
 
 @pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
-def test_unbound_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
+def test_unbound_checkconf_accepts_it_on_a_fresh_boot(plan: ClusterPlan, tmp_path: Path) -> None:
+    """The DNS64 unit's start check, run as rendered (config text untouched, pidfile included)
+    in an empty /run holding only what systemd creates for the unit: a fresh boot."""
     if shutil.which("unbound-checkconf") is None:
         pytest.skip("unbound-checkconf is not installed")
-    text = gateway.unbound_conf(plan).content
-    # The pidfile's directory exists on the gateway, not here: point it at a temp dir.
-    text = text.replace(f'pidfile: "{gateway.RUN_DIR}/', f'pidfile: "{tmp_path}/')
+    unit = systemd_unit(gateway.dns64_unit(plan).content)
     conf = tmp_path / "unbound.conf"
-    conf.write_text(text)
-    done = subprocess.run(["unbound-checkconf", str(conf)], capture_output=True, text=True)
+    conf.write_text(gateway.unbound_conf(plan).content)
+    [check] = unit["ExecStartPre"]
+    argv = [str(conf) if arg == gateway.UNBOUND_CONF_PATH else arg for arg in shlex.split(check)]
+    done = run_on_fresh_boot(unit, argv)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- systemd units of the gateway -----------------------------------------------------------
+
+
+def systemd_unit(text: str) -> dict[str, list[str]]:
+    """A unit file's [Service] settings (each key's values in order)."""
+    service: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("["):
+            section = line
+        elif section == "[Service]" and "=" in line:
+            name, value = line.split("=", 1)
+            service.setdefault(name, []).append(value)
+    return service
+
+
+def runtime_dirs(unit: dict[str, list[str]]) -> set[str]:
+    """What systemd creates under /run before the unit's first Exec line (RuntimeDirectory=)."""
+    return {f"/run/{d}" for value in unit.get("RuntimeDirectory", []) for d in value.split()}
+
+
+def run_on_fresh_boot(unit: dict[str, list[str]], argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `argv` in a private mount namespace whose /run is empty except for the unit's
+    RuntimeDirectory= entries (nothing else creates anything there on a fresh boot)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare (a private /run in a mount namespace)")
+    dirs = " ".join(shlex.quote(d) for d in sorted(runtime_dirs(unit)))
+    script = f'mount -t tmpfs kv6-fresh-run /run && mkdir -p /run {dirs} && exec "$@"'
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv],
+        capture_output=True,
+        text=True,
+    )
+
+
+def gateway_plans() -> list[ClusterPlan]:
+    """Every stack, with each DNS64 engine."""
+    return [*PLANS.values(), *(plan_with(s, dns64__engine=e) for s in ("dev", "lab") for e in ("unbound", "bind9"))]
+
+
+def dns64_pid_dir(plan: ClusterPlan) -> str:
+    text = gateway.dns64_conf(plan).content
+    match = re.search(r'^\s*(?:pidfile:|pid-file) "([^"]+)"', text, re.M)
+    assert match, text
+    return match[1].rsplit("/", 1)[0]
+
+
+@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.config.network.node_prefix}")
+def test_dns64_unit_creates_the_directory_of_its_pidfile(plan: ClusterPlan) -> None:
+    """Under systemd only the unit itself can create it: dns64.sh (which mkdirs it) is not used there."""
+    unit = systemd_unit(gateway.dns64_unit(plan).content)
+    assert dns64_pid_dir(plan) in runtime_dirs(unit)
+
+
+@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.config.network.node_prefix}")
+def test_units_sharing_the_run_dir_keep_it_when_stopped(plan: ClusterPlan) -> None:
+    """systemd removes a RuntimeDirectory= when its unit stops; the NAT64 and DNS64 units share
+    /run/kubev6 (TAYGA's pidfile is there), so each must preserve it."""
+    units = [systemd_unit(gateway.dns64_unit(plan).content), systemd_unit(gateway.nat64_unit().content)]
+    for unit in units:
+        if gateway.RUN_DIR in runtime_dirs(unit):
+            assert unit.get("RuntimeDirectoryPreserve") == ["yes"], unit
 
 
 # --- DNS64: BIND9 --------------------------------------------------------------------------
@@ -360,6 +427,50 @@ def test_tayga_conf(plan: ClusterPlan) -> None:
         [own] = conf["ipv6-addr"]
         assert IPAddress(own) in plan.node_prefix
         assert IPAddress(own) not in {h.address for h in plan.hosts}
+
+
+# --- cloud-init ----------------------------------------------------------------------------
+
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6kv6 kube-v6"
+SSH_USERS = ["root", "debian", "kube-admin"]
+
+
+def empty_lists(value: Any, where: str = "") -> list[str]:
+    """cloud-init's schema gives every list it knows minItems 1."""
+    if isinstance(value, list):
+        found = [where or "(top)"] if not value else []
+        return found + [p for i, v in enumerate(value) for p in empty_lists(v, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in empty_lists(v, f"{where}.{k}" if where else str(k))]
+    return []
+
+
+@pytest.mark.parametrize("user", SSH_USERS)
+def test_cloud_init_user_data_gives_the_key_to_the_ssh_user(user: str) -> None:
+    text = cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user)
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    assert empty_lists(doc) == []
+    if user == "root":
+        assert doc["ssh_authorized_keys"] == [PUBLIC_KEY]
+        assert doc["disable_root"] is False
+    else:
+        [entry] = doc["users"]
+        assert entry["name"] == user
+        assert entry["ssh_authorized_keys"] == [PUBLIC_KEY]
+        assert "ssh_authorized_keys" not in doc  # the default user gets no key
+        assert doc["disable_root"] is True
+
+
+@pytest.mark.parametrize("user", SSH_USERS)
+def test_cloud_init_schema_accepts_the_user_data(user: str, tmp_path: Path) -> None:
+    if shutil.which("cloud-init") is None:
+        pytest.skip("cloud-init is not installed")
+    # Machines and stacks differ only by the host name here.
+    path = tmp_path / "user-data"
+    path.write_text(cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user))
+    done = subprocess.run(["cloud-init", "schema", "-c", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --- kubeadm -------------------------------------------------------------------------------
