@@ -1,0 +1,117 @@
+"""Namespace machines that can run Kubernetes: what kind does for nodes in containers.
+
+A lab host whose stack installs Kubernetes (stages.install) gets, on top of its network
+namespace and its own /etc entries:
+- its own UTS namespace (its host name: kubelet registers the node under it);
+- private directories for every per-machine state path of containerd, kubelet, etcd and
+  kubeadm (bind mounts from the lab's state, like the other private dirs), with
+  /var/lib/kubelet a shared mount as kubelet requires;
+- the machine's cgroup v1 hierarchies mounted again inside (`ip netns exec` mounts a fresh
+  /sys, which hides them), and a cgroup root of its own in every hierarchy, so several
+  kubelets on one host do not share pods' cgroups (`--cgroup-root`, see the stack config).
+Processes started there (containers too) are found through that cgroup root at teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from lab.state import stop_pids
+
+# Per-machine state of a Kubernetes node (/usr/local/bin: binaries the packages step installs).
+K8S_PRIVATE_TARGETS = (
+    "/etc/kubernetes",
+    "/etc/containerd",
+    "/etc/default",
+    "/usr/local/bin",
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
+    "/var/lib/etcd",
+    "/var/lib/kubev6",
+    "/var/log/pods",
+    "/var/log/containers",
+    "/run/containerd",
+    "/run/kubev6",
+    "/run/netns",
+)
+CGROUP_FS = Path("/sys/fs/cgroup")
+
+
+def cgroup_mounts() -> list[tuple[str, str, str]]:
+    """(fstype, options, mountpoint) of this machine's cgroup hierarchies, as /proc/self/mounts lists them."""
+    out = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _source, target, fstype, options = line.split()[:4]
+        if fstype in ("cgroup", "cgroup2") and target.startswith(f"{CGROUP_FS}/"):
+            keep = [o for o in options.split(",") if o not in ("rw", "ro", "relatime", "nosuid", "nodev", "noexec")]
+            out.append((fstype, ",".join(keep) or "defaults", target))
+    return out
+
+
+def machine_setup(hostname: str) -> list[str]:
+    """Shell run inside the host's fresh mount namespace, after its private dirs are bound."""
+    lines = ["mount --make-rshared /var/lib/kubelet", f"mount -t tmpfs -o mode=755 cgroup {CGROUP_FS}"]
+    for fstype, options, target in cgroup_mounts():
+        lines.append(f"mkdir -p {target} && mount -t {fstype} -o {options} cgroup {target}")
+    lines.append(f"hostname {hostname}")
+    return lines
+
+
+def cgroup_hierarchies() -> list[Path]:
+    return [Path(target) for fstype, _, target in cgroup_mounts() if fstype == "cgroup"]
+
+
+def create_cgroup_root(name: str) -> None:
+    """`/<name>` in every v1 hierarchy; a new cpuset child starts empty, so copy its parent's cpus/mems."""
+    for hierarchy in cgroup_hierarchies():
+        path = hierarchy / name
+        path.mkdir(exist_ok=True)
+        if (hierarchy / "cpuset.cpus").exists():
+            for knob in ("cpuset.cpus", "cpuset.mems"):
+                if not (path / knob).read_text().strip():
+                    (path / knob).write_text((hierarchy / knob).read_text())
+
+
+def cgroup_root_pids(name: str) -> list[int]:
+    pids: set[int] = set()
+    for hierarchy in cgroup_hierarchies():
+        for procs in (hierarchy / name).rglob("cgroup.procs") if (hierarchy / name).is_dir() else []:
+            with contextlib.suppress(OSError):
+                pids |= {int(p) for p in procs.read_text().split()}
+    return sorted(pids)
+
+
+def remove_cgroup_root(name: str) -> list[int]:
+    """Stop every process under `/<name>` (containers included), then remove the cgroups deepest first.
+    Returns the pids that had to be killed."""
+    killed: list[int] = []
+    for _ in range(3):
+        pids = cgroup_root_pids(name)
+        if not pids:
+            break
+        for hierarchy in cgroup_hierarchies():  # thaw, or frozen tasks never see the signal
+            for state in (hierarchy / name).rglob("freezer.state") if (hierarchy / name).is_dir() else []:
+                with contextlib.suppress(OSError):
+                    state.write_text("THAWED")
+        killed += stop_pids(pids)
+    for hierarchy in cgroup_hierarchies():
+        root = hierarchy / name
+        if not root.is_dir():
+            continue
+        for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            _rmdir(d)
+        _rmdir(root)
+    return killed
+
+
+def _rmdir(path: Path) -> None:
+    for _ in range(20):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.05)  # tasks may take a moment to leave
