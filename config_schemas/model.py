@@ -156,11 +156,65 @@ class TimeoutsConfig(Strict):
     tls_bootstrap: Timeout = "5m0s"
 
 
+class KubeletConfig(Strict):
+    """Kubelet settings for machines unlike a stock systemd host; a real machine keeps the defaults."""
+
+    # `systemd` (the init system manages cgroups) or `cgroupfs` (no systemd, e.g. namespace
+    # machines); containerd's runc follows it (SystemdCgroup).
+    cgroup_driver: Literal["systemd", "cgroupfs"] = "systemd"
+    # Kubernetes 1.35+ refuses cgroup v1 hosts unless this is false (KEP-5573); with false,
+    # `ignorePreflightErrors` needs SystemVerification too.
+    fail_cgroup_v1: bool = True
+    # Several kubelets on one host (nodes as namespaces): each node's pods go under the cgroup
+    # `<cgroupRootPrefix>-<node name>` (kubelet --cgroup-root), which must exist. None: the root.
+    cgroup_root_prefix: AbsolutePath | None = None
+
+
+class ContainerdConfig(Strict):
+    # Where the runtime lacks CAP_SYS_RESOURCE (some sandboxes), a pod's negative oom_score_adj
+    # cannot be set: containerd's restrict_oom_score_adj clamps it to its own.
+    restrict_oom_score_adj: bool = False
+
+
+class KubeProxyConfig(Strict):
+    # kube-proxy's conntrack.maxPerCore; 0 leaves nf_conntrack_max alone (it cannot be written
+    # inside a network namespace). None: kube-proxy's default.
+    conntrack_max_per_core: Annotated[WholeNumber, Field(ge=0)] | None = None
+
+
+class MirrorConfig(Strict):
+    """kubernetes.artifacts: mirror. The machine running `pulumi up` holds the artifacts
+    (scripts/build-artifacts.sh); the gateway serves them over IPv6 to the nodes."""
+
+    # Folder with bin/ and images/ (default: scripts/build-artifacts.sh's cache for the version).
+    source: AbsolutePath | None = None
+    # TCP port of the gateway's HTTP server.
+    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = 8089
+
+
+PREFLIGHT_CHECK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _preflight_checks(values: list[str]) -> list[str]:
+    for value in values:
+        if not PREFLIGHT_CHECK.fullmatch(value):
+            raise ValueError(f"{value!r} is not a kubeadm preflight check name (e.g. SystemVerification)")
+    return values
+
+
 class KubernetesConfig(Strict):
     version: str = DEFAULT_KUBERNETES_VERSION
     cluster_name: Hostname = "kube-v6"
     # online: packages from the Kubernetes package repository, images from imageRepository.
-    artifacts: Literal["online"] = "online"
+    # mirror (air-gapped): binaries and images built from source (scripts/build-artifacts.sh),
+    # served by the gateway; images are used as imported (pull policy Never).
+    artifacts: Literal["online", "mirror"] = "online"
+    mirror: MirrorConfig = Field(default_factory=MirrorConfig)
+    kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
+    containerd: ContainerdConfig = Field(default_factory=ContainerdConfig)
+    kube_proxy: KubeProxyConfig = Field(default_factory=KubeProxyConfig)
+    # kubeadm preflight checks whose errors become warnings (e.g. SystemVerification on cgroup v1).
+    ignore_preflight_errors: Annotated[list[str], AfterValidator(_preflight_checks)] = Field(default_factory=list)
     image_repository: ImageRepository = "registry.k8s.io"
     package_repository: HttpUrl = "https://pkgs.k8s.io/core:/stable:"
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)

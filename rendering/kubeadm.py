@@ -19,15 +19,25 @@ def _args(**values: str) -> list[dict[str, str]]:
 
 
 def _registration(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
-    registration: dict[str, object] = {
-        "name": node.name,
-        "criSocket": CRI_SOCKET,
-        # Explicit IPv6 node IP: never let the kubelet pick an address (kubernetes#61319).
-        "kubeletExtraArgs": _args(node_ip=str(node.address)),
-    }
+    k8s = plan.config.kubernetes
+    # Explicit IPv6 node IP: never let the kubelet pick an address (kubernetes#61319).
+    kubelet_args = _args(node_ip=str(node.address))
+    if k8s.kubelet.cgroup_root_prefix:
+        kubelet_args += _args(cgroup_root=cgroup_root(plan, node))
+    registration: dict[str, object] = {"name": node.name, "criSocket": CRI_SOCKET, "kubeletExtraArgs": kubelet_args}
+    if k8s.ignore_preflight_errors:
+        registration["ignorePreflightErrors"] = list(k8s.ignore_preflight_errors)
     if node.role == "master" and plan.config.kubernetes.schedule_on_master:
         registration["taints"] = []
     return registration
+
+
+def cgroup_root(plan: ClusterPlan, node: HostPlan) -> str:
+    """The node's own cgroup root (kubelet --cgroup-root) when several kubelets share a host."""
+    prefix = plan.config.kubernetes.kubelet.cgroup_root_prefix
+    if prefix is None:
+        raise ValueError("kubernetes.kubelet.cgroupRootPrefix is not set")
+    return f"{prefix}-{node.name}"
 
 
 def _timeouts(plan: ClusterPlan) -> dict[str, str]:
@@ -80,22 +90,26 @@ def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
         "controllerManager": {"extraArgs": _args(allocate_node_cidrs="false", bind_address="::")},
         "scheduler": {"extraArgs": _args(bind_address="::")},
     }
-    kubelet = {
+    kubelet: dict[str, object] = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "cgroupDriver": "systemd",
+        "cgroupDriver": k8s.kubelet.cgroup_driver,
         "address": "::",
         "healthzBindAddress": "::1",
         "clusterDNS": [str(plan.dns_service_ip)],
         "clusterDomain": plan.config.network.dns_domain,
     }
-    proxy = {
+    if not k8s.kubelet.fail_cgroup_v1:
+        kubelet["failCgroupV1"] = False
+    proxy: dict[str, object] = {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "bindAddress": "::",
         "clusterCIDR": str(plan.pod_supernet),
         "metricsBindAddress": "[::1]:10249",
     }
+    if k8s.kube_proxy.conntrack_max_per_core is not None:
+        proxy["conntrack"] = {"maxPerCore": k8s.kube_proxy.conntrack_max_per_core}
     return [init, cluster, kubelet, proxy]
 
 
