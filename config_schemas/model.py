@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from config_schemas.addresses import IPv4Address, IPv4Interface, IPv4Prefix, IPv6Address, IPv6Prefix
+from config_schemas.versions import KUBERNETES_VERSION
 
 API_VERSION = "kubev6.dev/v1alpha1"
-DEFAULT_KUBERNETES_VERSION = "1.34.4"
+# artifacts/versions.env: the version scripts/build-artifacts.sh builds (kubeadm refuses a
+# control plane older than its own minor minus one).
+DEFAULT_KUBERNETES_VERSION = KUBERNETES_VERSION
 WELL_KNOWN_NAT64_PREFIX = netaddr.IPNetwork("64:ff9b::/96")
 
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
