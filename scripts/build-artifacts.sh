@@ -145,7 +145,11 @@ done
 end modules "${#SYNCED[@]} changed"
 
 used() { (cd "$1" && go list -m -f '{{.Version}}{{with .Replace}} => {{.Version}}{{end}}' "$2"); }
-origin_hash() { (cd "$1" && go mod download -json "$2@$(used "$1" "$2" | sed 's/.* => //')") | sed -n 's/^\t\t"Hash": "\(.*\)",*$/\1/p'; }
+origin_hash() { # DIR MODULE: the commit the module proxy names as the module's origin
+  local version
+  version="$(used "$1" "$2" | sed 's/.* => //')"
+  (cd "$1" && go mod download -json "$2@$version") | sed -n 's/^\t\t"Hash": "\(.*\)",*$/\1/p'
+}
 
 # --- phase: kubernetes (one `go build` for the seven binaries) ----------------------------
 K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
@@ -234,6 +238,7 @@ if fresh busybox "$BUSYBOX_DEB_VERSION" "$BIN/busybox"; then
   end busybox cached
 else
   rm -rf "$WORK/busybox" && mkdir -p "$WORK/busybox"
+  if id _apt >/dev/null 2>&1; then chown _apt "$WORK/busybox"; fi # apt's download sandbox user
   (cd "$WORK/busybox" && apt-get download -q "busybox-static=$BUSYBOX_DEB_VERSION" >/dev/null &&
     dpkg-deb -x busybox-static_*.deb root)
   install -m 0755 "$WORK/busybox/root/bin/busybox" "$BIN/busybox"
@@ -261,7 +266,7 @@ fi
 NETFILTER_DEBS=(iptables nftables conntrack libc6 libxtables12 libnftables1 libnftnl11 libmnl0 libnetfilter-conntrack3)
 deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
 begin
-bins_sha="$(cd "$BIN" && sha256sum -- * | sha256sum | cut -c1-32)"
+bins_sha="$(stat -c '%n %s %Y' "$BIN"/* | sha256sum | cut -c1-32)"
 images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
 PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CREATED="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
@@ -277,7 +282,7 @@ declare -A IMAGE_REFS=(
   [busybox]="docker.io/library/busybox:$BUSYBOX_VERSION"
 )
 IMAGE_FILES=()
-for image in "${!IMAGE_REFS[@]}"; do IMAGE_FILES+=("$IMAGES/$image.tar"); done
+for image in "${!IMAGE_REFS[@]}"; do IMAGE_FILES+=("$IMAGES/$image.tar" "$IMAGES/$image.digest"); done
 if fresh images "$images_key" "${IMAGE_FILES[@]}"; then
   end images cached
 else
@@ -349,7 +354,7 @@ else
     "$IB" -out "$IMAGES/$name.tar" -ref "${IMAGE_REFS[$name]}" "${layers[@]}" -entrypoint "$entry" \
       -env "$PATH_ENV" -created "$CREATED" -platform linux/amd64 \
       -label "org.opencontainers.image.title=$name" -label "dev.kubev6.built-by=scripts/build-artifacts.sh" \
-      "${extra[@]}" >/dev/null
+      "${extra[@]}" | awk '{print $3}' >"$IMAGES/$name.digest"
   }
   for c in kube-apiserver kube-controller-manager kube-scheduler; do
     build_image "$c" "[\"/usr/local/bin/$c\"]" base "$c" -- -label "org.opencontainers.image.version=$K8S"
@@ -394,7 +399,7 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
   echo "refused by the module proxy (all runs): $(wc -l <"$REFUSED")"
   sed 's/^/  /' "$REFUSED"
   for image in $(printf '%s\n' "${!IMAGE_REFS[@]}" | sort); do
-    echo "image ${IMAGE_REFS[$image]} images/$image.tar $(du -k "$IMAGES/$image.tar" | cut -f1) KiB"
+    echo "image ${IMAGE_REFS[$image]} images/$image.tar $(du -k "$IMAGES/$image.tar" | cut -f1) KiB $(cat "$IMAGES/$image.digest")"
   done
 } >"$OUT/VERSIONS"
 stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,pause,busybox,imagebuilder,images})"
