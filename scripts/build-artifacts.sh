@@ -14,16 +14,20 @@
 # The Go wrapper modules in artifacts/ pin every dependency (go.mod + go.sum).
 # Each phase is stamped with a key of its inputs: a second run takes seconds.
 # Compilers run under `nice -n ${KUBEV6_NICE:-19}`. `--rebuild` ignores the stamps.
+# `--sync-only` only brings the wrapper modules' go.mod/go.sum in line with versions.env
+# (after a version move; commit them), with the proxy's refusals handled as below.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 SCRIPT_SHA="$(sha256sum "$ROOT/scripts/build-artifacts.sh" | cut -c1-16)"
 
 REBUILD=0
+SYNC_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --rebuild) REBUILD=1 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    --sync-only) SYNC_ONLY=1 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "build-artifacts: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -95,8 +99,12 @@ required() { # DIR MODULE: the version DIR's go.mod requires
 }
 served() { go mod download -json "$1@$2" >/dev/null 2>&1; }
 nearest_served() { # MODULE WANTED: the served version nearest WANTED (same major; patch, then minor)
-  local mod=$1 want=$2 v
-  for v in $(cd /tmp && go list -m -versions "$mod" | tr ' ' '\n' | tail -n +2 | grep -v -- - |
+  # Candidates: the proxy's version list (which leaves out some served versions) and the
+  # neighbouring patch releases; the nearest first, a newer one before an older one.
+  local mod=$1 want=$2 v p
+  IFS=. read -r _ _ p <<<"${want#v}"
+  for v in $({ cd /tmp && go list -m -versions "$mod" | tr ' ' '\n' | tail -n +2 | grep -v -- -
+    for ((i = p > 3 ? p - 3 : 0; i <= p + 3; i++)); do [[ $i == "$p" ]] || echo "${want%.*}.$i"; done; } | sort -u |
     awk -v w="${want#v}" 'BEGIN {split(w, a, ".")}
       {split(substr($0, 2), b, "."); if (b[1] != a[1]) next
        d = (b[2] - a[2]) * 1000 + (b[3] - a[3]); if (d < 0) d = -d * 2 + 1; else d = d * 2
@@ -143,6 +151,13 @@ for dir in $(printf '%s\n' "${SYNCED[@]}" | sort -u); do
   (cd "$dir" && "${NICE[@]}" go mod tidy)
 done
 end modules "${#SYNCED[@]} changed"
+if ((SYNC_ONLY)); then
+  for w in kubernetes:k8s.io/kubernetes etcd:go.etcd.io/etcd/server/v3 coredns:github.com/coredns/coredns; do
+    say "artifacts/${w%%:*}: ${w#*:} $(required "artifacts/${w%%:*}" "${w#*:}")"
+  done
+  [[ -s "$REFUSED" ]] && say "refused by the module proxy:" && sed 's/^/  /' "$REFUSED" >&2
+  exit 0
+fi
 
 used() { (cd "$1" && go list -m -f '{{.Version}}{{with .Replace}} => {{.Version}}{{end}}' "$2"); }
 origin_hash() { # DIR MODULE: the commit the module proxy names as the module's origin
