@@ -89,49 +89,61 @@ K8S_TAGS="selinux,notest,grpcnotrace"
 
 # --- phase: modules (the wrapper modules follow versions.env) ---------------------------
 # The proxy refuses some module versions (403 "This module version is not available"):
-# a refused etcd, CoreDNS or go-containerregistry version falls back to the nearest served
-# one, recorded in REFUSED and VERSIONS. Kubernetes itself must be served as configured:
-# the cluster config's kubernetes.version names it.
+# a refused etcd or CoreDNS version falls back to the nearest version the proxy serves (for
+# etcd: one version served for all its modules), recorded in REFUSED and VERSIONS and left
+# in the wrapper's go.mod. Kubernetes itself must be served as configured: the cluster
+# config's kubernetes.version names it. Fallbacks are remembered in RESOLVED so a later run
+# does not ask the proxy again.
 REFUSED="$OUT/REFUSED"
-touch "$REFUSED"
+RESOLVED="$OUT/RESOLVED"
+touch "$REFUSED" "$RESOLVED"
 required() { # DIR MODULE: the version DIR's go.mod requires
   awk -v m="$2" '$0 !~ /=>/ && (($1 == m && NF >= 2) || ($1 == "require" && $2 == m)) {print ($1 == m ? $2 : $3); exit}' "$1/go.mod"
 }
 served() { go mod download -json "$1@$2" >/dev/null 2>&1; }
-nearest_served() { # MODULE WANTED: the served version nearest WANTED (same major; patch, then minor)
-  # Candidates: the proxy's version list (which leaves out some served versions) and the
-  # neighbouring patch releases; the nearest first, a newer one before an older one.
-  local mod=$1 want=$2 v p
+refused() { echo "$(date -u +%FT%TZ) $*" >>"$REFUSED"; }
+candidates() { # MODULE WANTED: WANTED, then up to 8 others of the same major, the nearest first
+  # (a newer before an older): the proxy's version list, which leaves out some served
+  # versions, and the neighbouring patch releases.
+  local mod=$1 want=$2 p i
+  echo "$want"
   IFS=. read -r _ _ p <<<"${want#v}"
-  for v in $({ cd /tmp && go list -m -versions "$mod" | tr ' ' '\n' | tail -n +2 | grep -v -- -
-    for ((i = p > 3 ? p - 3 : 0; i <= p + 3; i++)); do [[ $i == "$p" ]] || echo "${want%.*}.$i"; done; } | sort -u |
+  { cd /tmp && go list -m -versions "$mod" | tr ' ' '\n' | tail -n +2 | grep -v -- -
+    for ((i = p > 3 ? p - 3 : 0; i <= p + 3; i++)); do echo "${want%.*}.$i"; done; } | sort -u | grep -vxF "$want" |
     awk -v w="${want#v}" 'BEGIN {split(w, a, ".")}
       {split(substr($0, 2), b, "."); if (b[1] != a[1]) next
        d = (b[2] - a[2]) * 1000 + (b[3] - a[3]); if (d < 0) d = -d * 2 + 1; else d = d * 2
-       print d, $0}' | sort -n | head -8 | cut -d' ' -f2); do
-    if served "$mod" "$v"; then echo "$v"; return 0; fi
-    echo "$(date -u +%FT%TZ) $mod@$v refused (while looking for a stand-in for $want)" >>"$REFUSED"
-  done
-  return 1
+       print d, $0}' | sort -n | head -8 | cut -d' ' -f2
 }
-sync_module() { # DIR MODULE WANTED FALLBACK(yes/no): require WANTED (or the nearest served)
-  local dir=$1 mod=$2 want=$3 fallback=$4 got
-  [[ "$(required "$dir" "$mod")" == "$want" ]] && return 0
-  got=$want
-  if ! served "$mod" "$want"; then
-    echo "$(date -u +%FT%TZ) $mod@$want refused by the module proxy" >>"$REFUSED"
-    [[ $fallback == yes ]] || die "$mod@$want is not served by the module proxy; served versions: $(cd /tmp && go list -m -versions "$mod" | cut -d' ' -f2- | tr ' ' '\n' | tail -6 | xargs)"
-    got="$(nearest_served "$mod" "$want")" || die "no served version of $mod near $want"
-    say "WARNING: $mod@$want refused by the module proxy; using $got (recorded in $REFUSED)"
-    echo "$(date -u +%FT%TZ) $mod@$want -> using $got" >>"$REFUSED"
+sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version for all MODULEs
+  local dir=$1 fallback=$2 want=$3 v m ok=no at before
+  shift 3
+  at="$(awk -v d="$dir" -v w="$want" '$1 == d && $2 == w {print $3}' "$RESOLVED" | tail -1)"
+  for v in "$want" ${at:+"$at"}; do
+    ok=yes
+    for m; do [[ "$(required "$dir" "$m")" == "$v" ]] || ok=no; done
+    [[ $ok == yes ]] && return 0
+  done
+  for v in $(candidates "$1" "$want"); do
+    ok=yes
+    for m; do served "$m" "$v" || { refused "$m@$v refused by the module proxy (wanted $want)"; ok=no; break; }; done
+    [[ $ok == yes ]] && break
+    [[ $fallback == yes ]] || die "$m@$v is not served by the module proxy; it lists: $(cd /tmp && go list -m -versions "$m" | cut -d' ' -f2- | tr ' ' '\n' | tail -6 | xargs)"
+  done
+  [[ $ok == yes ]] || die "no version near $want is served for all of $*"
+  if [[ $v != "$want" ]]; then
+    say "WARNING: $* $want refused by the module proxy; using $v (recorded in $REFUSED)"
+    refused "$* $want -> using $v"
+    echo "$dir $want $v" >>"$RESOLVED"
   fi
-  (cd "$dir" && go mod edit -require="$mod@$got") && SYNCED+=("$dir")
+  before="$(hash_of "$dir/go.mod")"
+  for m; do (cd "$dir" && go mod edit -require="$m@$v"); done
+  [[ "$(hash_of "$dir/go.mod")" == "$before" ]] || SYNCED+=("$dir")
 }
 begin
 SYNCED=()
-sync_module artifacts/kubernetes k8s.io/kubernetes "$K8S" no
-if [[ " ${SYNCED[*]} " == *" artifacts/kubernetes "* ]] ||
-  ! grep -q "=> k8s.io/apimachinery $STAGING\$" artifacts/kubernetes/go.mod; then
+sync_modules artifacts/kubernetes no "$K8S" k8s.io/kubernetes
+if ! grep -q "=> k8s.io/apimachinery $STAGING\$" artifacts/kubernetes/go.mod; then
   # Repeat k8s.io/kubernetes' own staging replaces with the published v0.MINOR.PATCH.
   gomod="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
   for m in $(awk '$2 == "=>" {print $1}' artifacts/kubernetes/go.mod); do
@@ -142,15 +154,15 @@ if [[ " ${SYNCED[*]} " == *" artifacts/kubernetes "* ]] ||
   done
   SYNCED+=(artifacts/kubernetes)
 fi
-for m in api/v3 client/pkg/v3 client/v3 etcdctl/v3 etcdutl/v3 pkg/v3 server/v3; do
-  sync_module artifacts/etcd "go.etcd.io/etcd/$m" "v$ETCD_VERSION" yes
-done
-sync_module artifacts/coredns github.com/coredns/coredns "v$COREDNS_VERSION" yes
-for dir in $(printf '%s\n' "${SYNCED[@]}" | sort -u); do
+sync_modules artifacts/etcd yes "v$ETCD_VERSION" \
+  go.etcd.io/etcd/{server/v3,etcdctl/v3,etcdutl/v3,api/v3,client/pkg/v3,client/v3,pkg/v3}
+sync_modules artifacts/coredns yes "v$COREDNS_VERSION" github.com/coredns/coredns
+mapfile -t SYNCED < <(printf '%s\n' "${SYNCED[@]}" | sort -u | grep .)
+for dir in "${SYNCED[@]}"; do
   say "tidying $dir (versions changed)"
   (cd "$dir" && "${NICE[@]}" go mod tidy)
 done
-end modules "${#SYNCED[@]} changed"
+end modules "${#SYNCED[@]} wrapper modules changed"
 if ((SYNC_ONLY)); then
   for w in kubernetes:k8s.io/kubernetes etcd:go.etcd.io/etcd/server/v3 coredns:github.com/coredns/coredns; do
     say "artifacts/${w%%:*}: ${w#*:} $(required "artifacts/${w%%:*}" "${w#*:}")"
