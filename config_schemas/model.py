@@ -41,9 +41,12 @@ from config_schemas.strings import (
     WholeNumber,
     go_duration,
 )
+from config_schemas.versions import KUBERNETES_VERSION
 
 API_VERSION = "kubev6.dev/v1alpha1"
-DEFAULT_KUBERNETES_VERSION = "1.34.4"
+# artifacts/versions.env: the version scripts/build-artifacts.sh builds (kubeadm refuses a
+# control plane older than its own minor minus one).
+DEFAULT_KUBERNETES_VERSION = KUBERNETES_VERSION
 WELL_KNOWN_NAT64_PREFIX = netaddr.IPNetwork("64:ff9b::/96")
 OLDEST_KUBERNETES_MINOR = 31  # kubeadm's v1beta4 config API
 

@@ -3,6 +3,7 @@ kubelet and kubectl at the pinned version, the kubelet's IPv6 node IP."""
 
 from __future__ import annotations
 
+from config_schemas.versions import PAUSE_VERSION
 from planning.plan import ClusterPlan, HostPlan
 from rendering.files import RenderedFile
 
@@ -10,7 +11,8 @@ CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
 KUBELET_DEFAULTS_PATH = "/etc/default/kubelet"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
 SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
-PAUSE_IMAGE_TAG = "3.10.1"
+# The sandbox image kubeadm of artifacts/versions.env expects (else it warns, and offline it is missing).
+PAUSE_IMAGE_TAG = PAUSE_VERSION
 DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl", "gpg")
 
 

@@ -1,0 +1,13 @@
+// imagebuilder: writes container images from local directories (go-containerregistry as a
+// library; no registry, no container engine).
+module kubev6.local/artifacts/imagebuilder
+
+go 1.25.0
+
+require github.com/google/go-containerregistry v0.22.1
+
+require (
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+)

@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# Builds the air-gapped Kubernetes artifacts from Go modules, C source and Debian packages
+# only (nothing from dl.k8s.io, registry.k8s.io, Docker Hub or GitHub releases):
+#   bin/     kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler
+#            kube-proxy (k8s.io/kubernetes), etcd etcdctl etcdutl, coredns, pause, agnhost,
+#            busybox
+#   images/  docker archives for `ctr -n k8s.io images import`: the images kubeadm expects
+#            (`kubeadm config images list`), kube-proxy with iptables/nft/conntrack, and the
+#            test workloads' agnhost and busybox
+#   VERSIONS what was actually used (module versions, refused ones, Debian packages, digests)
+# under ${KUBEV6_ARTIFACTS:-/var/cache/kube-v6/artifacts}/v<kubernetes version>/.
+#
+# Versions come from artifacts/versions.env (the one place; the Python code reads it too).
+# The Go wrapper modules in artifacts/ pin every dependency (go.mod + go.sum).
+# Each phase is stamped with a key of its inputs: a second run takes seconds.
+# Compilers run under `nice -n ${KUBEV6_NICE:-19}`. `--rebuild` ignores the stamps.
+# `--sync-only` only brings the wrapper modules' go.mod/go.sum in line with versions.env
+# (after a version move; commit them), with the proxy's refusals handled as below.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+SCRIPT_SHA="$(sha256sum "$ROOT/scripts/build-artifacts.sh" | cut -c1-16)"
+
+REBUILD=0
+SYNC_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --rebuild) REBUILD=1 ;;
+    --sync-only) SYNC_ONLY=1 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "build-artifacts: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+# shellcheck source=/dev/null
+source artifacts/versions.env
+K8S="v${KUBERNETES_VERSION}"
+IFS=. read -r K8S_MAJOR K8S_MINOR K8S_PATCH <<<"$KUBERNETES_VERSION"
+STAGING="v0.${K8S_MINOR}.${K8S_PATCH}"
+ETCD_TAG="${ETCD_VERSION}-${ETCD_IMAGE_REVISION}"
+
+CACHE="${KUBEV6_ARTIFACTS:-/var/cache/kube-v6/artifacts}"
+OUT="$CACHE/$K8S"
+BIN="$OUT/bin"
+IMAGES="$OUT/images"
+WORK="$OUT/work"
+STAMPS="$OUT/.stamps"
+mkdir -p "$BIN" "$IMAGES" "$WORK" "$STAMPS"
+NICE=(nice -n "${KUBEV6_NICE:-19}")
+
+T0=$(date +%s)
+say() { echo "build-artifacts: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+hash_of() { cat "$@" | sha256sum | cut -c1-32; }
+key_of() { printf '%s\n' "$@" | sha256sum | cut -c1-32; }
+fresh() { # fresh PHASE KEY OUTPUT...: the stamp matches and every output exists
+  local phase=$1 key=$2 f
+  shift 2
+  ((REBUILD)) && return 1
+  [[ "$(cat "$STAMPS/$phase" 2>/dev/null)" == "$key" ]] || return 1
+  for f in "$@"; do [[ -e "$f" ]] || return 1; done
+}
+stamp() { echo "$2" >"$STAMPS/$1"; }
+PHASE_START=0
+begin() { PHASE_START=$(date +%s); }
+end() { say "phase $1: $(($(date +%s) - PHASE_START)) s ($2)"; }
+
+# --- phase: packages (Debian; idempotent like scripts/install-deps.sh) --------------------
+begin
+DEBS=(gcc libc6-dev binutils iptables nftables conntrack ca-certificates netbase)
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+end packages "${#missing[@]} installed"
+
+# --- Go ------------------------------------------------------------------------------------
+[[ -x /usr/local/go/bin/go ]] && PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || die "no Go toolchain on PATH (Go 1.26 or newer, e.g. in /usr/local/go)"
+export CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOFLAGS=-buildvcs=false
+GO_VERSION="$(go env GOVERSION)"
+GOBUILD=(go build -trimpath)
+K8S_TAGS="selinux,notest,grpcnotrace"
+
+# --- phase: modules (the wrapper modules follow versions.env) ---------------------------
+# The proxy refuses some module versions (403 "This module version is not available"):
+# a refused etcd or CoreDNS version falls back to the nearest version the proxy serves (for
+# etcd: one version served for all its modules), recorded in REFUSED and VERSIONS and left
+# in the wrapper's go.mod. Kubernetes itself must be served as configured: the cluster
+# config's kubernetes.version names it. Fallbacks are remembered in RESOLVED so a later run
+# does not ask the proxy again.
+REFUSED="$OUT/REFUSED"
+RESOLVED="$OUT/RESOLVED"
+touch "$REFUSED" "$RESOLVED"
+required() { # DIR MODULE: the version DIR's go.mod requires
+  awk -v m="$2" '$0 !~ /=>/ && (($1 == m && NF >= 2) || ($1 == "require" && $2 == m)) {print ($1 == m ? $2 : $3); exit}' "$1/go.mod"
+}
+served() { go mod download -json "$1@$2" >/dev/null 2>&1; }
+refused() { echo "$(date -u +%FT%TZ) $*" >>"$REFUSED"; }
+candidates() { # MODULE WANTED: WANTED, then up to 8 others of the same major, the nearest first
+  # (a newer before an older): the proxy's version list, which leaves out some served
+  # versions, and the neighbouring patch releases.
+  local mod=$1 want=$2 p i
+  echo "$want"
+  IFS=. read -r _ _ p <<<"${want#v}"
+  { cd /tmp && go list -m -versions "$mod" | tr ' ' '\n' | tail -n +2 | grep -v -- -
+    for ((i = p > 3 ? p - 3 : 0; i <= p + 3; i++)); do echo "${want%.*}.$i"; done; } | sort -u | grep -vxF "$want" |
+    awk -v w="${want#v}" 'BEGIN {split(w, a, ".")}
+      {split(substr($0, 2), b, "."); if (b[1] != a[1]) next
+       d = (b[2] - a[2]) * 1000 + (b[3] - a[3]); if (d < 0) d = -d * 2 + 1; else d = d * 2
+       print d, $0}' | sort -n | head -8 | cut -d' ' -f2
+}
+sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version for all MODULEs
+  local dir=$1 fallback=$2 want=$3 v m ok=no at before
+  shift 3
+  at="$(awk -v d="$dir" -v w="$want" '$1 == d && $2 == w {print $3}' "$RESOLVED" | tail -1)"
+  for v in "$want" ${at:+"$at"}; do
+    ok=yes
+    for m; do [[ "$(required "$dir" "$m")" == "$v" ]] || ok=no; done
+    [[ $ok == yes ]] && return 0
+  done
+  for v in $(candidates "$1" "$want"); do
+    ok=yes
+    for m; do served "$m" "$v" || { refused "$m@$v refused by the module proxy (wanted $want)"; ok=no; break; }; done
+    [[ $ok == yes ]] && break
+    [[ $fallback == yes ]] || die "$m@$v is not served by the module proxy; it lists: $(cd /tmp && go list -m -versions "$m" | cut -d' ' -f2- | tr ' ' '\n' | tail -6 | xargs)"
+  done
+  [[ $ok == yes ]] || die "no version near $want is served for all of $*"
+  if [[ $v != "$want" ]]; then
+    say "WARNING: $* $want refused by the module proxy; using $v (recorded in $REFUSED)"
+    refused "$* $want -> using $v"
+    echo "$dir $want $v" >>"$RESOLVED"
+  fi
+  before="$(hash_of "$dir/go.mod")"
+  for m; do (cd "$dir" && go mod edit -require="$m@$v"); done
+  [[ "$(hash_of "$dir/go.mod")" == "$before" ]] || SYNCED+=("$dir")
+}
+begin
+SYNCED=()
+sync_modules artifacts/kubernetes no "$K8S" k8s.io/kubernetes
+if ! grep -q "=> k8s.io/apimachinery $STAGING\$" artifacts/kubernetes/go.mod; then
+  # Repeat k8s.io/kubernetes' own staging replaces with the published v0.MINOR.PATCH.
+  gomod="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
+  for m in $(awk '$2 == "=>" {print $1}' artifacts/kubernetes/go.mod); do
+    (cd artifacts/kubernetes && go mod edit -dropreplace="$m")
+  done
+  for m in $(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$gomod"); do
+    (cd artifacts/kubernetes && go mod edit -replace="$m=$m@$STAGING")
+  done
+  SYNCED+=(artifacts/kubernetes)
+fi
+sync_modules artifacts/etcd yes "v$ETCD_VERSION" \
+  go.etcd.io/etcd/{server/v3,etcdctl/v3,etcdutl/v3,api/v3,client/pkg/v3,client/v3,pkg/v3}
+sync_modules artifacts/coredns yes "v$COREDNS_VERSION" github.com/coredns/coredns
+mapfile -t SYNCED < <(printf '%s\n' "${SYNCED[@]}" | sort -u | grep .)
+for dir in "${SYNCED[@]}"; do
+  say "tidying $dir (versions changed)"
+  (cd "$dir" && "${NICE[@]}" go mod tidy)
+done
+end modules "${#SYNCED[@]} wrapper modules changed"
+if ((SYNC_ONLY)); then
+  for w in kubernetes:k8s.io/kubernetes etcd:go.etcd.io/etcd/server/v3 coredns:github.com/coredns/coredns; do
+    say "artifacts/${w%%:*}: ${w#*:} $(required "artifacts/${w%%:*}" "${w#*:}")"
+  done
+  [[ -s "$REFUSED" ]] && say "refused by the module proxy:" && sed 's/^/  /' "$REFUSED" >&2
+  exit 0
+fi
+
+used() { (cd "$1" && go list -m -f '{{.Version}}{{with .Replace}} => {{.Version}}{{end}}' "$2"); }
+origin_hash() { # DIR MODULE: the commit the module proxy names as the module's origin
+  local version
+  version="$(used "$1" "$2" | sed 's/.* => //')"
+  (cd "$1" && go mod download -json "$2@$version") | sed -n 's/^\t\t"Hash": "\(.*\)",*$/\1/p'
+}
+
+# --- phase: kubernetes (one `go build` for the seven binaries) ----------------------------
+K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+begin
+k8s_key="$(key_of "$GO_VERSION" "$K8S_TAGS" "$(hash_of artifacts/kubernetes/go.mod artifacts/kubernetes/go.sum)" 2)"
+if fresh kubernetes "$k8s_key" "${K8S_CMDS[@]/#/$BIN/}"; then
+  end kubernetes cached
+else
+  commit="$(origin_hash artifacts/kubernetes k8s.io/kubernetes)"
+  created="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
+  LD="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    LD+=" -X $p.gitVersion=$K8S -X $p.gitMajor=$K8S_MAJOR -X $p.gitMinor=$K8S_MINOR"
+    LD+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$created"
+  done
+  say "building ${K8S_CMDS[*]} $K8S (tens of minutes cold on 2 cores)"
+  (cd artifacts/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "$LD" -o "$BIN/" \
+    "${K8S_CMDS[@]/#/k8s.io/kubernetes/cmd/}")
+  [[ "$("$BIN/kubeadm" version -o short)" == "$K8S" ]] || die "kubeadm says $("$BIN/kubeadm" version -o short), not $K8S"
+  stamp kubernetes "$k8s_key"
+  end kubernetes built
+fi
+
+# --- phase: agnhost (the echo server of the test workloads, same module) ------------------
+begin
+AGNHOST_VERSION="$(cat "$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/VERSION")"
+if fresh agnhost "$k8s_key" "$BIN/agnhost"; then
+  end agnhost cached
+else
+  (cd artifacts/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "-s -w" -o "$BIN/" \
+    k8s.io/kubernetes/test/images/agnhost)
+  stamp agnhost "$k8s_key"
+  end agnhost built
+fi
+
+# --- phase: etcd ---------------------------------------------------------------------------
+begin
+etcd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/etcd/go.mod artifacts/etcd/go.sum)" 1)"
+if fresh etcd "$etcd_key" "$BIN/etcd" "$BIN/etcdctl" "$BIN/etcdutl"; then
+  end etcd cached
+else
+  sha="$(origin_hash artifacts/etcd go.etcd.io/etcd/server/v3)"
+  rm -rf "$WORK/etcd" && mkdir -p "$WORK/etcd"
+  (cd artifacts/etcd && "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${sha:0:8}" \
+    -o "$WORK/etcd/" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3)
+  mv "$WORK/etcd/server" "$BIN/etcd" # the server module's main package is named after its directory
+  mv "$WORK/etcd/etcdctl" "$WORK/etcd/etcdutl" "$BIN/"
+  stamp etcd "$etcd_key"
+  end etcd built
+fi
+
+# --- phase: coredns ------------------------------------------------------------------------
+begin
+coredns_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/coredns/go.mod artifacts/coredns/go.sum)" 1)"
+if fresh coredns "$coredns_key" "$BIN/coredns"; then
+  end coredns cached
+else
+  sha="$(origin_hash artifacts/coredns github.com/coredns/coredns)"
+  (cd artifacts/coredns && "${NICE[@]}" "${GOBUILD[@]}" \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=${sha:0:7}" -o "$BIN/coredns" github.com/coredns/coredns)
+  stamp coredns "$coredns_key"
+  end coredns built
+fi
+
+# --- phase: pause (C, static) --------------------------------------------------------------
+begin
+pause_c="$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c"
+GCC_VERSION="$(gcc -dumpfullversion)"
+pause_key="$(key_of "$(hash_of "$pause_c")" "$GCC_VERSION" "$PAUSE_VERSION")"
+if fresh pause "$pause_key" "$BIN/pause"; then
+  end pause cached
+else
+  "${NICE[@]}" gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION" -o "$BIN/pause" "$pause_c"
+  strip "$BIN/pause"
+  "$BIN/pause" -v | grep -q "v$PAUSE_VERSION" || die "pause -v does not say v$PAUSE_VERSION"
+  stamp pause "$pause_key"
+  end pause built
+fi
+
+# --- phase: busybox (Debian's busybox-static, downloaded, not installed) -------------------
+begin
+BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"
+[[ -n "$BUSYBOX_DEB_VERSION" && "$BUSYBOX_DEB_VERSION" != "(none)" ]] || { apt-get update -qq; BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"; }
+BUSYBOX_VERSION="$(sed 's/^[0-9]*://; s/-.*//' <<<"$BUSYBOX_DEB_VERSION")"
+if fresh busybox "$BUSYBOX_DEB_VERSION" "$BIN/busybox"; then
+  end busybox cached
+else
+  rm -rf "$WORK/busybox" && mkdir -p "$WORK/busybox"
+  if id _apt >/dev/null 2>&1; then chown _apt "$WORK/busybox"; fi # apt's download sandbox user
+  (cd "$WORK/busybox" && apt-get download -q "busybox-static=$BUSYBOX_DEB_VERSION" >/dev/null &&
+    dpkg-deb -x busybox-static_*.deb root)
+  install -m 0755 "$WORK/busybox/root/bin/busybox" "$BIN/busybox"
+  stamp busybox "$BUSYBOX_DEB_VERSION"
+  end busybox built
+fi
+
+# --- phase: imagebuilder (go-containerregistry as a library) -------------------------------
+begin
+ib_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/imagebuilder/go.mod artifacts/imagebuilder/go.sum artifacts/imagebuilder/main.go)")"
+IB="$WORK/imagebuilder"
+if fresh imagebuilder "$ib_key" "$IB"; then
+  end imagebuilder cached
+else
+  (cd artifacts/imagebuilder && "${NICE[@]}" "${GOBUILD[@]}" -o "$IB" .)
+  stamp imagebuilder "$ib_key"
+  end imagebuilder built
+fi
+
+# --- phase: images -------------------------------------------------------------------------
+# Layers: base (passwd, group, nsswitch, CA certificates, protocols, services, /tmp), then the
+# payload. kubeadm's static pods run `command[0]` by name (kube-apiserver, etcd, ...) from
+# PATH; kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy; CoreDNS relies on the image's
+# entrypoint /coredns; containerd runs the sandbox image's entrypoint /pause.
+NETFILTER_DEBS=(iptables nftables conntrack libc6 libxtables12 libnftables1 libnftnl11 libmnl0 libnetfilter-conntrack3)
+deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
+begin
+bins_sha="$(stat -c '%n %s %Y' "$BIN"/* | sha256sum | cut -c1-32)"
+images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
+PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CREATED="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
+declare -A IMAGE_REFS=(
+  [kube-apiserver]="registry.k8s.io/kube-apiserver:$K8S"
+  [kube-controller-manager]="registry.k8s.io/kube-controller-manager:$K8S"
+  [kube-scheduler]="registry.k8s.io/kube-scheduler:$K8S"
+  [kube-proxy]="registry.k8s.io/kube-proxy:$K8S"
+  [etcd]="registry.k8s.io/etcd:$ETCD_TAG"
+  [coredns]="registry.k8s.io/coredns/coredns:v$COREDNS_VERSION"
+  [pause]="registry.k8s.io/pause:$PAUSE_VERSION"
+  [agnhost]="registry.k8s.io/e2e-test-images/agnhost:$AGNHOST_VERSION"
+  [busybox]="docker.io/library/busybox:$BUSYBOX_VERSION"
+)
+IMAGE_FILES=()
+for image in "${!IMAGE_REFS[@]}"; do IMAGE_FILES+=("$IMAGES/$image.tar" "$IMAGES/$image.digest"); done
+if fresh images "$images_key" "${IMAGE_FILES[@]}"; then
+  end images cached
+else
+  R="$WORK/rootfs"
+  rm -rf "$R" && mkdir -p "$R"
+  # base: what a static Go binary reads from /etc, and a writable /tmp
+  b="$R/base"
+  mkdir -p "$b/etc/ssl/certs" "$b/tmp" "$b/root" "$b/run" "$b/var"
+  ln -s ../run "$b/var/run"
+  chmod 1777 "$b/tmp" && chmod 0700 "$b/root"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$b/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$b/etc/group"
+  printf 'hosts: files dns\n' >"$b/etc/nsswitch.conf"
+  cp /etc/ssl/certs/ca-certificates.crt "$b/etc/ssl/certs/"
+  cp /etc/protocols /etc/services "$b/etc/"
+  one() { # one NAME DEST-IN-IMAGE: a layer holding one binary
+    mkdir -p "$R/$1$(dirname "$2")" && cp "$BIN/$1" "$R/$1$2"
+  }
+  for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do one "$c" "/usr/local/bin/$c"; done
+  for c in etcd etcdctl etcdutl; do mkdir -p "$R/etcd/usr/local/bin" && cp "$BIN/$c" "$R/etcd/usr/local/bin/"; done
+  one coredns /coredns
+  one agnhost /agnhost
+  mkdir -p "$R/pause" && cp "$BIN/pause" "$R/pause/pause"
+  # busybox with its applets as symlinks (sh, nslookup, wget, awk, ...)
+  mkdir -p "$R/busybox/bin"
+  cp "$BIN/busybox" "$R/busybox/bin/busybox"
+  for applet in $("$BIN/busybox" --list-full); do
+    [[ "$applet" == bin/busybox ]] && continue
+    mkdir -p "$R/busybox/$(dirname "$applet")"
+    ln -sf /bin/busybox "$R/busybox/$applet"
+  done
+  # netfilter for kube-proxy: Debian's iptables (nft backend, like Debian's default),
+  # iptables-legacy, nft and conntrack, with their shared libraries and the xtables
+  # extensions (dlopen()ed, so not in ldd's output), in the merged-/usr layout.
+  n="$R/netfilter"
+  mkdir -p "$n/usr/sbin" "$n/usr/lib/x86_64-linux-gnu" "$n/usr/lib64"
+  for d in bin lib lib64 sbin; do ln -s "usr/$d" "$n/$d"; done
+  mkdir -p "$n/usr/bin" "$n/var/lib" "$n/run" "$n/etc"
+  copy_elf() { # the file at its real directory, under the name it was asked by (a soname)
+    local f=$1 dir
+    dir="$(realpath "$(dirname "$f")")"
+    mkdir -p "$n$dir"
+    [[ -e "$n$dir/$(basename "$f")" ]] || cp -L "$f" "$n$dir/$(basename "$f")"
+  }
+  elves=(/usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft /usr/sbin/conntrack
+    /usr/lib/x86_64-linux-gnu/xtables/*.so)
+  for f in "${elves[@]}"; do copy_elf "$f"; done
+  for f in $(ldd "${elves[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
+    copy_elf "$f"
+  done
+  for t in iptables ip6tables; do
+    for s in "" -save -restore; do
+      ln -s xtables-nft-multi "$n/usr/sbin/$t$s"
+      ln -s xtables-nft-multi "$n/usr/sbin/$t-nft$s"
+      ln -s xtables-legacy-multi "$n/usr/sbin/$t-legacy$s"
+    done
+  done
+  chroot "$n" /usr/sbin/ip6tables --version >/dev/null || die "ip6tables does not run from the kube-proxy layer"
+  chroot "$n" /usr/sbin/nft --version >/dev/null || die "nft does not run from the kube-proxy layer"
+  chroot "$n" /usr/sbin/conntrack --version >/dev/null || die "conntrack does not run from the kube-proxy layer"
+
+  build_image() { # NAME ENTRYPOINT-JSON LAYER... [-- extra imagebuilder flags]
+    local name=$1 entry=$2 layers=() extra=()
+    shift 2
+    while (($#)); do
+      if [[ $1 == -- ]]; then shift; extra=("$@"); break; fi
+      layers+=(-layer "$R/$1"); shift
+    done
+    "$IB" -out "$IMAGES/$name.tar" -ref "${IMAGE_REFS[$name]}" "${layers[@]}" -entrypoint "$entry" \
+      -env "$PATH_ENV" -created "$CREATED" -platform linux/amd64 \
+      -label "org.opencontainers.image.title=$name" -label "dev.kubev6.built-by=scripts/build-artifacts.sh" \
+      "${extra[@]}" | awk '{print $3}' >"$IMAGES/$name.digest"
+  }
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    build_image "$c" "[\"/usr/local/bin/$c\"]" base "$c" -- -label "org.opencontainers.image.version=$K8S"
+  done
+  build_image kube-proxy '["/usr/local/bin/kube-proxy"]' base netfilter kube-proxy -- \
+    -label "org.opencontainers.image.version=$K8S"
+  build_image etcd '["/usr/local/bin/etcd"]' base etcd -- \
+    -label "org.opencontainers.image.version=$(used artifacts/etcd go.etcd.io/etcd/server/v3)"
+  build_image coredns '["/coredns"]' base coredns -- \
+    -label "org.opencontainers.image.version=$(used artifacts/coredns github.com/coredns/coredns)"
+  build_image pause '["/pause"]' pause -- -user 65535:65535 -label "org.opencontainers.image.version=$PAUSE_VERSION"
+  build_image agnhost '["/agnhost"]' base agnhost -- -label "org.opencontainers.image.version=$AGNHOST_VERSION"
+  build_image busybox '[]' base busybox -- -cmd '["sh"]' -label "org.opencontainers.image.version=$BUSYBOX_DEB_VERSION"
+  stamp images "$images_key"
+  end images built
+fi
+
+# --- phase: verify (kubeadm's own list of images, kubeadm's version) -----------------------
+begin
+[[ "$("$BIN/kubeadm" version -o short)" == "$K8S" ]] || die "kubeadm says $("$BIN/kubeadm" version -o short), not $K8S"
+expected="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S" 2>/dev/null | sort)"
+built="$(printf '%s\n' "${IMAGE_REFS[@]}" | grep -v -e /e2e-test-images/ -e docker.io/ | sort)"
+[[ "$expected" == "$built" ]] || die "the images do not match kubeadm's list (artifacts/versions.env out of step?)
+kubeadm expects:
+$expected
+built:
+$built"
+end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
+
+# --- record --------------------------------------------------------------------------------
+{
+  echo "# Built by scripts/build-artifacts.sh from artifacts/versions.env; $(date -u +%FT%TZ)"
+  echo "go $GO_VERSION; gcc $GCC_VERSION"
+  for m in k8s.io/kubernetes k8s.io/apimachinery; do echo "module $m $(used artifacts/kubernetes "$m")"; done
+  echo "module k8s.io/kubernetes/test/images/agnhost $AGNHOST_VERSION (VERSION file of the module)"
+  for m in go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3; do echo "module $m $(used artifacts/etcd "$m")"; done
+  echo "module github.com/coredns/coredns $(used artifacts/coredns github.com/coredns/coredns)"
+  echo "module github.com/google/go-containerregistry $(used artifacts/imagebuilder github.com/google/go-containerregistry)"
+  echo "pause $PAUSE_VERSION (build/pause/linux/pause.c of k8s.io/kubernetes, gcc -static -Os)"
+  echo "debian busybox-static=$BUSYBOX_DEB_VERSION"
+  deb_versions "${NETFILTER_DEBS[@]}" | sed 's/^/debian (kube-proxy image) /'
+  echo "refused by the module proxy (all runs): $(wc -l <"$REFUSED")"
+  sed 's/^/  /' "$REFUSED"
+  for image in $(printf '%s\n' "${!IMAGE_REFS[@]}" | sort); do
+    echo "image ${IMAGE_REFS[$image]} images/$image.tar $(du -k "$IMAGES/$image.tar" | cut -f1) KiB $(cat "$IMAGES/$image.digest")"
+  done
+} >"$OUT/VERSIONS"
+stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,pause,busybox,imagebuilder,images})"
+sed 's/^/  /' "$OUT/VERSIONS" >&2
+say "binaries: $(du -sh "$BIN" | cut -f1), images: $(du -sh "$IMAGES" | cut -f1), in $OUT"
+say "total: $(($(date +%s) - T0)) s"
+echo "$OUT"
