@@ -1,19 +1,44 @@
-"""Packages and runtime config of a Kubernetes node: containerd (SystemdCgroup), kubeadm,
-kubelet and kubectl at the pinned version, the kubelet's IPv6 node IP."""
+"""Packages and runtime of a Kubernetes node: containerd, kubeadm, kubelet and kubectl at the
+pinned version, the kubelet's IPv6 node IP, and the runtime started (systemd, or a supervisor
+loop on machines without it).
+
+Two sources (`kubernetes.artifacts`):
+- online: Debian's containerd, and the kubeadm/kubelet/kubectl packages of pkgs.k8s.io;
+- mirror (air-gapped): the binaries and image archives built by scripts/build-artifacts.sh,
+  fetched over IPv6 from the gateway's mirror; images imported into containerd.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import ClusterPlan, HostPlan
+from rendering import gateway
 from rendering.files import RenderedFile
+from rendering.systemd import unit_file
 
 CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
 KUBELET_DEFAULTS_PATH = "/etc/default/kubelet"
+KUBELET_RUN_PATH = "/etc/kubev6/kubelet.sh"
+SUPERVISE_PATH = "/etc/kubev6/supervise.sh"
+KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
 SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
-# The sandbox image kubeadm of artifacts/versions.env expects (else it warns, and offline it is missing).
 PAUSE_IMAGE_TAG = PAUSE_VERSION
 DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl", "gpg")
+MIRROR_BINARIES = ("kubeadm", "kubelet", "kubectl")
+MIRROR_BIN_DIR = "/usr/local/bin"
+CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+RUN_DIR = gateway.RUN_DIR
+
+
+@dataclass(frozen=True)
+class MirrorContent:
+    """What the gateway's mirror serves: file names under bin/ and images/ (image archives)."""
+
+    binaries: tuple[str, ...]
+    images: tuple[str, ...]
 
 
 def minor(plan: ClusterPlan) -> str:
@@ -24,19 +49,25 @@ def package_base(plan: ClusterPlan) -> str:
     return f"{plan.config.kubernetes.package_repository}/v{minor(plan)}/deb/"
 
 
+def mirror_url(plan: ClusterPlan) -> str:
+    return f"http://[{plan.gateway.address}]:{plan.config.kubernetes.mirror.port}"
+
+
 def containerd_config(plan: ClusterPlan) -> RenderedFile:
-    repo = plan.config.kubernetes.image_repository
+    k8s = plan.config.kubernetes
     cri = 'plugins."io.containerd.grpc.v1.cri"'
+    systemd_cgroup = "true" if k8s.kubelet.cgroup_driver == "systemd" else "false"
+    restrict = "\n  restrict_oom_score_adj = true" if k8s.containerd.restrict_oom_score_adj else ""
     return RenderedFile(
         CONTAINERD_CONFIG_PATH,
-        f"""# kube-v6: containerd for kubeadm (systemd cgroups, CNI from /opt/cni/bin)
+        f"""# kube-v6: containerd for kubeadm ({k8s.kubelet.cgroup_driver} cgroups, CNI from /opt/cni/bin)
 version = 2
 [{cri}]
-  sandbox_image = "{repo}/pause:{PAUSE_IMAGE_TAG}"
+  sandbox_image = "{k8s.image_repository}/pause:{PAUSE_IMAGE_TAG}"{restrict}
   [{cri}.containerd.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
     [{cri}.containerd.runtimes.runc.options]
-      SystemdCgroup = true
+      SystemdCgroup = {systemd_cgroup}
   [{cri}.cni]
     bin_dir = "/opt/cni/bin"
     conf_dir = "/etc/cni/net.d"
@@ -48,38 +79,173 @@ def kubelet_defaults(plan: ClusterPlan, node: HostPlan) -> RenderedFile:
     return RenderedFile(KUBELET_DEFAULTS_PATH, f"KUBELET_EXTRA_ARGS=--node-ip={node.address}\n")
 
 
+def kubelet_run_script() -> RenderedFile:
+    """Runs the kubelet exactly as kubeadm's systemd drop-in (10-kubeadm.conf) does."""
+    return RenderedFile(
+        KUBELET_RUN_PATH,
+        """#!/bin/sh
+# kube-v6: the kubelet as kubeadm's 10-kubeadm.conf runs it (flags from kubeadm and /etc/default).
+KUBELET_KUBEADM_ARGS=""
+KUBELET_EXTRA_ARGS=""
+[ ! -f /var/lib/kubelet/kubeadm-flags.env ] || . /var/lib/kubelet/kubeadm-flags.env
+[ ! -f /etc/default/kubelet ] || . /etc/default/kubelet
+exec kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
+  --kubeconfig=/etc/kubernetes/kubelet.conf --config=/var/lib/kubelet/config.yaml \\
+  $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+""",
+        "0755",
+    )
+
+
+def supervise_script() -> RenderedFile:
+    """Without systemd: keep a daemon running (Restart=always), one instance per name, with a pidfile."""
+    return RenderedFile(
+        SUPERVISE_PATH,
+        f"""#!/bin/sh
+# kube-v6: `supervise.sh start NAME CMD...` restarts CMD whenever it exits, as systemd's
+# Restart=always would; `supervise.sh stop NAME` stops the loop and CMD (its process group).
+set -eu
+action=$1 name=$2
+shift 2
+pidfile={RUN_DIR}/$name.pid
+running() {{ [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }}
+case $action in
+  start)
+    running && exit 0
+    mkdir -p {RUN_DIR}
+    PATH={MIRROR_BIN_DIR}:/etc/kubev6:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\
+      >>/var/log/kubev6-$name.log 2>&1 </dev/null &
+    echo $! > "$pidfile"
+    ;;
+  stop)
+    if running; then
+      pgid=$(cat "$pidfile")
+      kill -TERM -- "-$pgid" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    ;;
+  *) echo "usage: $0 start|stop NAME [CMD...]" >&2; exit 2 ;;
+esac
+""",
+        "0755",
+    )
+
+
+def kubelet_unit() -> RenderedFile:
+    """Mirror mode has no Debian package to ship the kubelet unit: the project's runs kubelet.sh."""
+    return unit_file(
+        KUBELET_UNIT_PATH,
+        "kubelet (kube-v6, as kubeadm's drop-in)",
+        {"ExecStart": KUBELET_RUN_PATH, "Restart": "always", "RestartSec": "2", "StartLimitIntervalSec": "0"},
+        after="containerd.service",
+    )
+
+
 def apt_source(plan: ClusterPlan) -> RenderedFile:
     return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(plan)} /\n")
 
 
-def install_commands(plan: ClusterPlan, node: HostPlan) -> list[str]:
-    """Idempotent: packages are installed only when the pinned kubeadm is missing."""
-    version = plan.config.kubernetes.version
-    base = package_base(plan)
-    pkgs = " ".join(f"{p}={version}-*" for p in ("kubelet", "kubeadm", "kubectl"))
+def _systemd_or(systemd: str, direct: str) -> str:
+    return f"if [ -d /run/systemd/system ]; then {systemd}; else {direct}; fi"
+
+
+def _debian_packages() -> list[str]:
+    """The OS packages (containerd, runc, CNI plugins...), from the machine's own Debian mirror."""
     return [
-        "export DEBIAN_FRONTEND=noninteractive",
+        f"missing=$(for p in {' '.join(DEBIAN_PACKAGES)}; do dpkg-query -W -f='${{Status}}' $p 2>/dev/null "
+        '| grep -q "install ok installed" || echo $p; done)',
+        'if [ -n "$missing" ]; then apt-get update -q && apt-get install -y -q $missing; fi',
+    ]
+
+
+def _online_kubernetes(plan: ClusterPlan) -> list[str]:
+    version = plan.config.kubernetes.version
+    pkgs = " ".join(f"{p}={version}-*" for p in MIRROR_BINARIES)
+    return [
         f'if [ "$(kubeadm version -o short 2>/dev/null)" != "v{version}" ]; then',
-        "  apt-get update -q",
-        f"  apt-get install -y -q {' '.join(DEBIAN_PACKAGES)}",
         "  mkdir -p /etc/apt/keyrings",
-        f"  curl -fsSL {base}Release.key | gpg --dearmor --yes -o {KEYRING}",
+        f"  curl -fsSL {package_base(plan)}Release.key | gpg --dearmor --yes -o {KEYRING}",
         "  apt-get update -q",
         f"  apt-get install -y -q --allow-change-held-packages {pkgs}",
         "  apt-mark hold kubelet kubeadm kubectl",
         "fi",
-        # kubelet refuses to run with swap on.
-        "swapoff -a",
-        "sed -i '/\\sswap\\s/ s/^[^#]/#&/' /etc/fstab",
-        "systemctl daemon-reload",
-        "systemctl enable containerd kubelet",
-        "systemctl restart containerd",
     ]
 
 
+def _mirror_kubernetes(plan: ClusterPlan, content: MirrorContent) -> list[str]:
+    version = plan.config.kubernetes.version
+    url = mirror_url(plan)
+    fetch = [
+        f"  curl -fsS --retry 5 --retry-connrefused -o {MIRROR_BIN_DIR}/{b}.part {url}/bin/{b} && "
+        f"chmod 0755 {MIRROR_BIN_DIR}/{b}.part && mv {MIRROR_BIN_DIR}/{b}.part {MIRROR_BIN_DIR}/{b}"
+        for b in content.binaries
+    ]
+    return [
+        f"mkdir -p {MIRROR_BIN_DIR}",
+        f'if [ "$({MIRROR_BIN_DIR}/kubeadm version -o short 2>/dev/null)" != "v{version}" ]; then',
+        *fetch,
+        "fi",
+    ]
+
+
+def _import_images(plan: ClusterPlan, content: MirrorContent) -> list[str]:
+    url = mirror_url(plan)
+    return [
+        f"for i in $(seq 100); do [ -S {CONTAINERD_SOCKET} ] && ctr version >/dev/null 2>&1 && break; sleep 0.2; done",
+        *(
+            f"curl -fsS --retry 5 {url}/images/{i} | ctr -n k8s.io images import --platform linux/amd64 - >/dev/null"
+            for i in content.images
+        ),
+    ]
+
+
+def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent | None = None) -> list[str]:
+    """Idempotent: binaries are fetched only when the pinned kubeadm is missing."""
+    mirror = plan.config.kubernetes.artifacts == "mirror"
+    if mirror and content is None:
+        raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
+    lines = ["export DEBIAN_FRONTEND=noninteractive", *_debian_packages()]
+    lines += _mirror_kubernetes(plan, content) if mirror and content else _online_kubernetes(plan)
+    lines += [
+        # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
+        "if [ -n \"$(tail -n +2 /proc/swaps)\" ]; then swapoff -a; fi",
+        "if grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then sed -i '/\\sswap\\s/ s/^[^#]/#&/' /etc/fstab; fi",
+        _systemd_or(
+            "systemctl daemon-reload && systemctl enable containerd && systemctl restart containerd",
+            f"{SUPERVISE_PATH} start containerd containerd --config {CONTAINERD_CONFIG_PATH}",
+        ),
+    ]
+    if mirror and content:
+        lines += _import_images(plan, content)
+    kubelet = _systemd_or("systemctl enable kubelet && systemctl restart kubelet", f"{SUPERVISE_PATH} start kubelet kubelet.sh")
+    lines.append(kubelet)
+    return lines
+
+
 def install_files(plan: ClusterPlan, node: HostPlan) -> list[RenderedFile]:
-    return [apt_source(plan), containerd_config(plan), kubelet_defaults(plan, node)]
+    files = [containerd_config(plan), kubelet_defaults(plan, node), kubelet_run_script(), supervise_script()]
+    if plan.config.kubernetes.artifacts == "mirror":
+        files.append(kubelet_unit())
+    else:
+        files.insert(0, apt_source(plan))
+    return files
 
 
-def uninstall_commands() -> list[str]:
-    return ["apt-mark unhold kubelet kubeadm kubectl", "apt-get purge -y -q kubelet kubeadm kubectl"]
+def uninstall_commands(plan: ClusterPlan, content: MirrorContent | None = None) -> list[str]:
+    """Stop what the step started, remove what it installed (the machine's Debian packages stay)."""
+    stop = [
+        _systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet"),
+    ]
+    if plan.config.kubernetes.artifacts == "mirror" and content is not None:
+        stop.append("ctr -n k8s.io images ls -q | grep -v '^sha256:' | xargs -r ctr -n k8s.io images rm >/dev/null")
+        stop.append(_systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
+        stop += [f"rm -f {MIRROR_BIN_DIR}/{b}" for b in content.binaries]
+    else:
+        stop += [
+            _systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"),
+            "apt-mark unhold kubelet kubeadm kubectl",
+            "apt-get purge -y -q kubelet kubeadm kubectl",
+        ]
+    return stop

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planning.plan import ClusterPlan, HostPlan
-from rendering import cni, gateway, host_network, kubeadm, node_install
+from rendering import cni, gateway, host_network, kubeadm, mirror, node_install
 from rendering.files import install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 
@@ -92,12 +92,25 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     return Step(install_script(files, then, first=first), delete)
 
 
-def packages_step(plan: ClusterPlan, node: HostPlan) -> Step:
+def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
+    """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
     files = node_install.install_files(plan, node)
-    delete = remove_script(
-        [f.path for f in files], first=[*node_install.uninstall_commands(), "systemctl restart containerd"]
+    delete = remove_script([f.path for f in files], first=node_install.uninstall_commands(plan, content))
+    return Step(install_script(files, node_install.install_commands(plan, node, content)), delete)
+
+
+def mirror_step(plan: ClusterPlan) -> Step:
+    """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs)."""
+    files = [mirror.mirror_script(plan), mirror.mirror_unit(plan)]
+    create = install_script(
+        files, [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"), mirror.wait_serving(plan)]
     )
-    return Step(install_script(files, node_install.install_commands(plan, node)), delete)
+    delete = remove_script(
+        [f.path for f in files],
+        first=["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"],
+        last=[f"rm -rf {mirror.MIRROR_DIR}", f"rmdir {mirror.MIRROR_DIR.rsplit('/', 1)[0]} 2>/dev/null"],
+    )
+    return Step(create, delete)
 
 
 def gateway_packages_step(plan: ClusterPlan) -> Step:
