@@ -116,8 +116,10 @@ candidates() { # MODULE WANTED: WANTED, then up to 8 others of the same major, t
        print d, $0}' | sort -n | head -8 | cut -d' ' -f2
 }
 sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version for all MODULEs
-  local dir=$1 fallback=$2 want=$3 v m ok=no at before
+  local dir=$1 fallback=$2 want=$3 v m ok=no at before label
   shift 3
+  label=$1
+  (($# > 1)) && label+=" and its $(($# - 1)) sibling modules"
   at="$(awk -v d="$dir" -v w="$want" '$1 == d && $2 == w {print $3}' "$RESOLVED" | tail -1)"
   for v in "$want" ${at:+"$at"}; do
     ok=yes
@@ -132,8 +134,8 @@ sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version fo
   done
   [[ $ok == yes ]] || die "no version near $want is served for all of $*"
   if [[ $v != "$want" ]]; then
-    say "WARNING: $* $want refused by the module proxy; using $v (recorded in $REFUSED)"
-    refused "$* $want -> using $v"
+    say "WARNING: $label $want refused by the module proxy; using $v (recorded in $REFUSED)"
+    refused "$label: $want -> using $v"
     echo "$dir $want $v" >>"$RESOLVED"
   fi
   before="$(hash_of "$dir/go.mod")"
