@@ -204,7 +204,9 @@ fi
 
 # --- phase: agnhost (the echo server of the test workloads, same module) ------------------
 begin
-AGNHOST_VERSION="$(cat "$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/VERSION")"
+K8S_DIR="$(cd artifacts/kubernetes && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+[[ -d "$K8S_DIR" ]] || die "k8s.io/kubernetes@$K8S is not in the module cache"
+AGNHOST_VERSION="$(cat "$K8S_DIR/test/images/agnhost/VERSION")"
 if fresh agnhost "$k8s_key" "$BIN/agnhost"; then
   end agnhost cached
 else
@@ -245,7 +247,7 @@ fi
 
 # --- phase: pause (C, static) --------------------------------------------------------------
 begin
-pause_c="$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c"
+pause_c="$K8S_DIR/build/pause/linux/pause.c"
 GCC_VERSION="$(gcc -dumpfullversion)"
 pause_key="$(key_of "$(hash_of "$pause_c")" "$GCC_VERSION" "$PAUSE_VERSION")"
 if fresh pause "$pause_key" "$BIN/pause"; then
