@@ -116,8 +116,10 @@ candidates() { # MODULE WANTED: WANTED, then up to 8 others of the same major, t
        print d, $0}' | sort -n | head -8 | cut -d' ' -f2
 }
 sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version for all MODULEs
-  local dir=$1 fallback=$2 want=$3 v m ok=no at before
+  local dir=$1 fallback=$2 want=$3 v m ok=no at before label
   shift 3
+  label=$1
+  (($# > 1)) && label+=" and its $(($# - 1)) sibling modules"
   at="$(awk -v d="$dir" -v w="$want" '$1 == d && $2 == w {print $3}' "$RESOLVED" | tail -1)"
   for v in "$want" ${at:+"$at"}; do
     ok=yes
@@ -132,8 +134,8 @@ sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version fo
   done
   [[ $ok == yes ]] || die "no version near $want is served for all of $*"
   if [[ $v != "$want" ]]; then
-    say "WARNING: $* $want refused by the module proxy; using $v (recorded in $REFUSED)"
-    refused "$* $want -> using $v"
+    say "WARNING: $label $want refused by the module proxy; using $v (recorded in $REFUSED)"
+    refused "$label: $want -> using $v"
     echo "$dir $want $v" >>"$RESOLVED"
   fi
   before="$(hash_of "$dir/go.mod")"
@@ -202,7 +204,9 @@ fi
 
 # --- phase: agnhost (the echo server of the test workloads, same module) ------------------
 begin
-AGNHOST_VERSION="$(cat "$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/images/agnhost/VERSION")"
+K8S_DIR="$(cd artifacts/kubernetes && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+[[ -d "$K8S_DIR" ]] || die "k8s.io/kubernetes@$K8S is not in the module cache"
+AGNHOST_VERSION="$(cat "$K8S_DIR/test/images/agnhost/VERSION")"
 if fresh agnhost "$k8s_key" "$BIN/agnhost"; then
   end agnhost cached
 else
@@ -243,7 +247,7 @@ fi
 
 # --- phase: pause (C, static) --------------------------------------------------------------
 begin
-pause_c="$(cd artifacts/kubernetes && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c"
+pause_c="$K8S_DIR/build/pause/linux/pause.c"
 GCC_VERSION="$(gcc -dumpfullversion)"
 pause_key="$(key_of "$(hash_of "$pause_c")" "$GCC_VERSION" "$PAUSE_VERSION")"
 if fresh pause "$pause_key" "$BIN/pause"; then
