@@ -210,7 +210,7 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     lines += _mirror_kubernetes(plan, content) if mirror and content else _online_kubernetes(plan)
     lines += [
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
-        "if [ -n \"$(tail -n +2 /proc/swaps)\" ]; then swapoff -a; fi",
+        'if [ -n "$(tail -n +2 /proc/swaps)" ]; then swapoff -a; fi',
         "if grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then sed -i '/\\sswap\\s/ s/^[^#]/#&/' /etc/fstab; fi",
         _systemd_or(
             "systemctl daemon-reload && systemctl enable containerd && systemctl restart containerd",
@@ -219,8 +219,8 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     ]
     if mirror and content:
         lines += _import_images(plan, content)
-    kubelet = _systemd_or("systemctl enable kubelet && systemctl restart kubelet", f"{SUPERVISE_PATH} start kubelet kubelet.sh")
-    lines.append(kubelet)
+    direct = f"{SUPERVISE_PATH} start kubelet kubelet.sh"
+    lines.append(_systemd_or("systemctl enable kubelet && systemctl restart kubelet", direct))
     return lines
 
 
