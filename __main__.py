@@ -13,6 +13,7 @@ from components import (
     TestWorkloads,
     ssh_access,
 )
+from components.mirror import mirror_content
 from components.outputs import export_outputs
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
@@ -24,6 +25,8 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
 plan = make_plan(loaded.cluster)
 stages = plan.config.stages
+# Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
+mirror = mirror_content(plan) if stages.install and plan.config.kubernetes.artifacts == "mirror" else None
 keys = SshKeyPair("ssh", configured_key, plan.config.ssh.public_key)
 access = ssh_access(plan, keys.private_key)
 infra = LibvirtInfra("libvirt", plan) if plan.config.platform.kind == "libvirt" else None
@@ -31,8 +34,8 @@ infra = LibvirtInfra("libvirt", plan) if plan.config.platform.kind == "libvirt" 
 #            IPv4 internet
 #                  |
 #   [Nat64Gateway: NAT64 + DNS64]  ---- IPv6-only node network ----  [master]  [minion 1] ... [minion N]
-gateway = Nat64Gateway(plan.gateway.name, plan, access, keys.public_key, infra)
-nodes = {n.name: KubeNode(n.name, plan, n, access, keys.public_key, infra, needs=gateway.ready) for n in plan.nodes}
+gateway = Nat64Gateway(plan.gateway.name, plan, access, keys.public_key, infra, mirror)
+nodes = {n.name: KubeNode(n.name, plan, n, access, keys.public_key, infra, gateway.ready, mirror) for n in plan.nodes}
 cni = {n.name: BridgeCniConfig(f"{n.name}-cni", plan, n, access, depends_on=nodes[n.name].ready) for n in plan.nodes}
 
 master = minions = workloads = None

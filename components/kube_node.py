@@ -8,6 +8,7 @@ from components.libvirt_infra import LibvirtInfra
 from components.remote_steps import SshAccess, run
 from planning.plan import ClusterPlan, HostPlan
 from rendering import steps
+from rendering.node_install import MirrorContent
 
 
 class KubeNode(pulumi.ComponentResource):
@@ -25,6 +26,7 @@ class KubeNode(pulumi.ComponentResource):
         public_key: pulumi.Output[str],
         infra: LibvirtInfra | None = None,
         needs: list[pulumi.Resource] | None = None,
+        mirror: MirrorContent | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("kubev6:index:KubeNode", name, None, opts)
@@ -35,7 +37,7 @@ class KubeNode(pulumi.ComponentResource):
         )
         self.ready = [self.network]
         if plan.config.stages.install:
-            packages = steps.packages_step(plan, host)
+            packages = steps.packages_step(plan, host, mirror)
             self.packages = run(
                 f"{name}-packages",
                 access,
@@ -43,7 +45,7 @@ class KubeNode(pulumi.ComponentResource):
                 packages.create,
                 delete=packages.delete,
                 parent=self,
-                # Packages come through the gateway's DNS64/NAT64.
+                # Packages come through the gateway's DNS64/NAT64, or from its mirror.
                 depends_on=[self.network, *(needs or [])],
             )
             self.ready.append(self.packages)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pulumi
 
 from components.libvirt_infra import LibvirtInfra
+from components.mirror import declare_mirror
 from components.remote_steps import SshAccess, run
 from planning.plan import ClusterPlan
 from rendering import steps
+from rendering.node_install import MirrorContent
 
 
 class Nat64Gateway(pulumi.ComponentResource):
@@ -21,6 +23,7 @@ class Nat64Gateway(pulumi.ComponentResource):
         access: SshAccess,
         public_key: pulumi.Output[str],
         infra: LibvirtInfra | None = None,
+        mirror: MirrorContent | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("kubev6:index:Nat64Gateway", name, None, opts)
@@ -43,6 +46,13 @@ class Nat64Gateway(pulumi.ComponentResource):
             f"{name}-dns64", access, host, dns64.create, delete=dns64.delete, parent=self, depends_on=after
         )
         self.ready: list[pulumi.Resource] = [self.network, self.nat64, self.dns64]
+        # Air-gapped: the gateway serves the Kubernetes artifacts to the nodes.
+        self.mirror = (
+            declare_mirror(f"{name}-mirror", plan, access, mirror, parent=self, depends_on=[self.network])
+            if mirror
+            else []
+        )
+        self.ready += self.mirror
         self.address = pulumi.Output.from_input(str(host.address))
         self.nat64_prefix = pulumi.Output.from_input(str(plan.nat64_prefix))
         self.register_outputs({"address": self.address, "nat64_prefix": self.nat64_prefix})

@@ -46,6 +46,8 @@ class TestWorkloads(pulumi.ComponentResource):
     ) -> None:
         super().__init__("kubev6:index:TestWorkloads", name, None, opts)
         cfg = plan.config.workloads
+        # Air-gapped nodes have the images imported from the mirror and no registry to pull from.
+        pull = "Never" if plan.config.kubernetes.artifacts == "mirror" else None
         provider = k8s.Provider(f"{name}-provider", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
         opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on)
         ns = k8s.core.v1.Namespace(
@@ -78,6 +80,7 @@ class TestWorkloads(pulumi.ComponentResource):
                             k8s.core.v1.ContainerArgs(
                                 name="echo",
                                 image=cfg.image,
+                                image_pull_policy=pull,
                                 args=["netexec", f"--http-port={PORT}"],
                                 ports=[k8s.core.v1.ContainerPortArgs(container_port=PORT)],
                                 readiness_probe=k8s.core.v1.ProbeArgs(
@@ -120,6 +123,13 @@ class TestWorkloads(pulumi.ComponentResource):
             "coreDns": COREDNS.format(domain=domain),
             "nat64Egress": EGRESS.format(url=cfg.egress_url),
         }
+        origin = f"a pod on {minion_names[0]}" if minion_names else "a pod"
+        tried = {
+            "podToPod": f"{origin} fetched /hostname from every echo pod by its IPv6 address (headless service)",
+            "serviceByName": f"{origin} resolved {service_name} (AAAA) and fetched it through its ClusterIP",
+            "coreDns": f"{origin} resolved kubernetes.default.svc.{domain} (AAAA) through CoreDNS",
+            "nat64Egress": f"{origin} fetched the IPv4-only {cfg.egress_url} by name through DNS64 + NAT64",
+        }
         after_app = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[deployment, service, headless])
         results = {}
         for check, script in checks.items():
@@ -135,7 +145,10 @@ class TestWorkloads(pulumi.ComponentResource):
                             affinity=_on_nodes(minion_names[:1]),
                             containers=[
                                 k8s.core.v1.ContainerArgs(
-                                    name="check", image=cfg.check_image, command=["sh", "-c", script]
+                                    name="check",
+                                    image=cfg.check_image,
+                                    image_pull_policy=pull,
+                                    command=["sh", "-c", script],
                                 )
                             ],
                         )
@@ -143,7 +156,7 @@ class TestWorkloads(pulumi.ComponentResource):
                 ),
                 opts=after_app,
             )
-            results[check] = job.status.apply(_verdict)
+            results[check] = job.status.apply(lambda status, what=tried[check]: f"{_verdict(status)}: {what}")
         self.results = pulumi.Output.all(**results)
         self.register_outputs({"results": self.results})
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from engine import EngineEnv, OpResult, StackRun, engine_env
 from engine.toolchain import ROOT
+from lab.k8s_checks import run_k8s_checks
 from lab.session import Lab, _teardown_on_signals
 from lab.sshd import LabKey, start_sshds
 
@@ -98,6 +99,8 @@ def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str],
         log(f"pulumi up: {_changes(up)} in {up.seconds:.1f}s")
         lab.lab.up_workloads()
         results = lab.lab.check(only)
+        if lab.lab.plan.config.stages.kubeadm:
+            results += run_k8s_checks(lab.lab.plan, str(up.outputs["kubeconfig"]), up.outputs)
         for r in results:
             log(r.report())
         again = lab.run.up()

@@ -19,10 +19,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.k8s_machine import K8S_PRIVATE_TARGETS, machine_setup
 from lab.shell import HostExec, PrivateDir
 from lab.state import NETNS_ETC, LabState, ensure_mountpoint
 from planning.plan import ClusterPlan, HostPlan
-from rendering import cni, gateway, host_network
+from rendering import cni, gateway, host_network, mirror
 from rendering.files import RenderedFile, install_script
 
 # /etc entries each host namespace owns (bind-mounted over the machine's by `ip netns exec`).
@@ -61,8 +62,15 @@ def host_files(plan: ClusterPlan, host: HostPlan) -> list[RenderedFile]:
     return files
 
 
+def is_kubernetes_machine(plan: ClusterPlan, host: HostPlan) -> bool:
+    """A node of a stack that installs Kubernetes: it gets what kubelet and containerd need."""
+    return host.role != "gateway" and plan.config.stages.install
+
+
 def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
     """Machine-wide directories that are per-machine state: private to each lab host."""
+    if is_kubernetes_machine(plan, host):
+        return ["/var/lib/cni", cni.CONTAINERD_PLUGIN_DIR, *K8S_PRIVATE_TARGETS]
     if host.role != "gateway":
         # host-local leases and the CNI result cache (see lab.cni_runtime); the plugin links the
         # rendered cni step makes where containerd looks.
@@ -71,6 +79,8 @@ def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
     tayga = re.search(r"^data-dir (\S+)", gateway.tayga_conf(plan).content, re.M)
     if tayga:
         targets.append(tayga.group(1))
+    if plan.config.stages.install and plan.config.kubernetes.artifacts == "mirror":
+        targets.append(mirror.MIRROR_DIR.rsplit("/", 1)[0])  # /var/lib/kubev6: the mirror's files
     if plan.config.gateway.dns64.engine == "bind9":
         named = re.search(r'directory "([^"]+)"', gateway.named_conf(plan).content)
         if named:
@@ -84,6 +94,8 @@ def private_name(target: str) -> str:
 
 def host_exec(plan: ClusterPlan, host: HostPlan, ns: str, state: LabState) -> HostExec:
     dirs = tuple(PrivateDir(str(state.path("private", ns, private_name(t))), t) for t in private_targets(plan, host))
+    if is_kubernetes_machine(plan, host):
+        return HostExec(ns, dirs, tuple(machine_setup(host.name)), own_uts=True)
     return HostExec(ns, dirs)
 
 

@@ -24,6 +24,7 @@ from config_schemas.stack_files import load_stack_file
 from lab import checks, node_config, webserver
 from lab.cni_runtime import result_ips
 from lab.internet import InternetServices, page_token, wait_listening
+from lab.k8s_machine import create_cgroup_root
 from lab.naming import POD_IF, LabNames
 from lab.pods import POD_PORT, Pod, attachment, create_pod, delete_pod, node_runtime
 from lab.preflight import LabRefused, unrunnable
@@ -31,7 +32,7 @@ from lab.shell import HostExec
 from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
 from lab.topology import Topology
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import gateway, host_network
+from rendering import gateway, host_network, kubeadm
 
 NODE_PORT = 8080
 
@@ -106,6 +107,12 @@ class Lab:
             self._internet.start()
             for host in self.plan.hosts:
                 self.execs[host.name] = node_config.prepare_host(self.plan, host, self.names.host_ns(host), self.state)
+            # Several kubelets on one host: each node's pods under a cgroup root of its own.
+            if self.plan.config.kubernetes.kubelet.cgroup_root_prefix and self.plan.config.stages.install:
+                for node in self.plan.nodes:
+                    name = kubeadm.cgroup_root(self.plan, node).lstrip("/")
+                    self.state.record_cgroup_root(name)
+                    create_cgroup_root(name)
 
     def configure_hosts(self) -> None:
         """Step 2: install the rendered files in every host and activate them; start the gateway's services."""

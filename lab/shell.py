@@ -66,12 +66,18 @@ class HostExec:
 
     namespace: str
     private_dirs: tuple[PrivateDir, ...] = field(default=())
+    # Shell run after the private dirs are bound (e.g. a Kubernetes machine's cgroup mounts).
+    setup: tuple[str, ...] = field(default=())
+    # A UTS namespace of its own (the machine's host name; `setup` sets it).
+    own_uts: bool = False
 
     def argv(self, command: Sequence[str]) -> list[str]:
-        if not self.private_dirs:
-            return ["ip", "netns", "exec", self.namespace, *command]
-        mounts = " && ".join(f"mount --bind {shlex.quote(d.source)} {shlex.quote(d.target)}" for d in self.private_dirs)
-        return ["ip", "netns", "exec", self.namespace, "sh", "-c", f'{mounts} && exec "$@"', "kv6lab", *command]
+        enter = ["ip", "netns", "exec", self.namespace, *(["unshare", "--uts"] if self.own_uts else [])]
+        if not self.private_dirs and not self.setup:
+            return [*enter, *command]
+        mounts = [f"mount --bind {shlex.quote(d.source)} {shlex.quote(d.target)}" for d in self.private_dirs]
+        script = " && ".join([*mounts, *self.setup, 'exec "$@"'])
+        return [*enter, "sh", "-c", script, "kv6lab", *command]
 
     def run(
         self,

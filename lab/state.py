@@ -59,6 +59,16 @@ class LabState:
         with open(self.dir / "root-links", "a") as f:
             f.write(name + "\n")
 
+    def record_cgroup_root(self, name: str) -> None:
+        with open(self.dir / "cgroup-roots", "a") as f:
+            f.write(name + "\n")
+
+    def cgroup_roots(self) -> list[str]:
+        try:
+            return [line for line in (self.dir / "cgroup-roots").read_text().split() if line]
+        except OSError:
+            return []
+
     def root_links(self) -> list[str]:
         try:
             return [line for line in (self.dir / "root-links").read_text().split() if line]
@@ -184,6 +194,11 @@ def release_mountpoints() -> None:
 def teardown_prefix(prefix: str) -> None:
     """Remove everything of the lab whose names start with `prefix` (e.g. kv6l)."""
     state = LabState(prefix)
+    # Kubernetes machines: containers run in their own network namespaces, found by cgroup.
+    from lab.k8s_machine import remove_cgroup_root
+
+    for name in state.cgroup_roots():
+        remove_cgroup_root(name)
     for pid in state.pids().values():
         # Only processes inside one of our namespaces: a recycled pid elsewhere is not ours.
         ns = pid_namespace(pid) if _alive(pid) else None
