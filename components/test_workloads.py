@@ -14,22 +14,23 @@ from planning.plan import ClusterPlan
 APP = "kubev6-echo"
 PORT = 8080
 
-# Each script prints what it checked and exits non-zero on the first failure.
+# Each script prints what it checked and exits non-zero on the first failure. Timeouts come from
+# `timeout`, not `wget -T`: Debian bookworm's busybox 1.35 wget segfaults with -T.
 POD_TO_POD = """set -eu
 ips=$(nslookup -type=AAAA {headless} | awk '/^Address: / && $2 ~ /:/ {{print $2}}')
 [ -n "$ips" ] || {{ echo "no pod addresses for {headless}"; exit 1; }}
-for ip in $ips; do wget -q -T 5 -O- "http://[$ip]:{port}/hostname" && echo " <- [$ip]"; done
+for ip in $ips; do timeout 5 wget -q -O- "http://[$ip]:{port}/hostname" && echo " <- [$ip]"; done
 """
 SERVICE_DNS = """set -eu
 nslookup -type=AAAA {service} | tee /dev/stderr | grep -q 'Address: .*:'
-wget -q -T 5 -O- "http://{service}/hostname" && echo " <- {service}"
+timeout 5 wget -q -O- "http://{service}/hostname" && echo " <- {service}"
 """
 COREDNS = """set -eu
 nslookup -type=AAAA kubernetes.default.svc.{domain} | grep -q 'Address: .*:'
 echo "CoreDNS answers"
 """
 EGRESS = """set -eu
-wget -q -T 10 -O /dev/null "{url}" && echo "fetched {url} through DNS64/NAT64"
+timeout 10 wget -q -O /dev/null "{url}" && echo "fetched {url} through DNS64/NAT64"
 """
 
 

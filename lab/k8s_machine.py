@@ -15,6 +15,7 @@ Processes started there (containers too) are found through that cgroup root at t
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 
@@ -59,8 +60,10 @@ def machine_setup(hostname: str) -> list[str]:
     return lines
 
 
-def cgroup_hierarchies() -> list[Path]:
-    return [Path(target) for fstype, _, target in cgroup_mounts() if fstype == "cgroup"]
+def cgroup_hierarchies(*, with_unified: bool = False) -> list[Path]:
+    """The v1 hierarchies (and the v2 one of a hybrid host, where runc also makes cgroups)."""
+    kinds = ("cgroup", "cgroup2") if with_unified else ("cgroup",)
+    return [Path(target) for fstype, _, target in cgroup_mounts() if fstype in kinds]
 
 
 def create_cgroup_root(name: str) -> None:
@@ -74,12 +77,18 @@ def create_cgroup_root(name: str) -> None:
                     (path / knob).write_text((hierarchy / knob).read_text())
 
 
+def _cgroups_under(root: Path) -> list[Path]:
+    """`root` and every cgroup below it, deepest first; cgroups vanish while we walk (tolerated)."""
+    found = [Path(dirpath) for dirpath, _, _ in os.walk(root, onerror=lambda _: None)]
+    return sorted(found, key=lambda p: -len(p.parts))
+
+
 def cgroup_root_pids(name: str) -> list[int]:
     pids: set[int] = set()
-    for hierarchy in cgroup_hierarchies():
-        for procs in (hierarchy / name).rglob("cgroup.procs") if (hierarchy / name).is_dir() else []:
-            with contextlib.suppress(OSError):
-                pids |= {int(p) for p in procs.read_text().split()}
+    for hierarchy in cgroup_hierarchies(with_unified=True):
+        for cgroup in _cgroups_under(hierarchy / name):
+            with contextlib.suppress(OSError, ValueError):
+                pids |= {int(p) for p in (cgroup / "cgroup.procs").read_text().split()}
     return sorted(pids)
 
 
@@ -92,17 +101,13 @@ def remove_cgroup_root(name: str) -> list[int]:
         if not pids:
             break
         for hierarchy in cgroup_hierarchies():  # thaw, or frozen tasks never see the signal
-            for state in (hierarchy / name).rglob("freezer.state") if (hierarchy / name).is_dir() else []:
+            for cgroup in _cgroups_under(hierarchy / name):
                 with contextlib.suppress(OSError):
-                    state.write_text("THAWED")
+                    (cgroup / "freezer.state").write_text("THAWED")
         killed += stop_pids(pids)
-    for hierarchy in cgroup_hierarchies():
-        root = hierarchy / name
-        if not root.is_dir():
-            continue
-        for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            _rmdir(d)
-        _rmdir(root)
+    for hierarchy in cgroup_hierarchies(with_unified=True):
+        for cgroup in _cgroups_under(hierarchy / name):
+            _rmdir(cgroup)
     return killed
 
 

@@ -26,7 +26,7 @@ KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
 SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
 PAUSE_IMAGE_TAG = PAUSE_VERSION
-DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl", "gpg")
+DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl")
 MIRROR_BINARIES = ("kubeadm", "kubelet", "kubectl")
 MIRROR_BIN_DIR = "/usr/local/bin"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
@@ -151,13 +151,21 @@ def _systemd_or(systemd: str, direct: str) -> str:
     return f"if [ -d /run/systemd/system ]; then {systemd}; else {direct}; fi"
 
 
-def _debian_packages() -> list[str]:
-    """The OS packages (containerd, runc, CNI plugins...), from the machine's own Debian mirror."""
-    return [
+def _debian_packages(mirror: bool) -> list[str]:
+    """The OS packages (containerd, runc, CNI plugins...): installed from Debian online; air-gapped
+    nodes must have them in their image (nothing is fetched from the internet), else a clear error."""
+    missing = (
         f"missing=$(for p in {' '.join(DEBIAN_PACKAGES)}; do dpkg-query -W -f='${{Status}}' $p 2>/dev/null "
-        '| grep -q "install ok installed" || echo $p; done)',
-        'if [ -n "$missing" ]; then apt-get update -q && apt-get install -y -q $missing; fi',
-    ]
+        '| grep -q "install ok installed" || echo $p; done)'
+    )
+    if mirror:
+        return [
+            missing,
+            'if [ -n "$missing" ]; then echo "kube-v6: Debian packages missing on this air-gapped node (its image must '
+            'have them): $missing" >&2; exit 1; fi',
+        ]
+    install = "apt-get update -q && apt-get install -y -q $missing gpg"
+    return [missing, f'if [ -n "$missing" ]; then {install}; fi']
 
 
 def _online_kubernetes(plan: ClusterPlan) -> list[str]:
@@ -206,7 +214,7 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     mirror = plan.config.kubernetes.artifacts == "mirror"
     if mirror and content is None:
         raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
-    lines = ["export DEBIAN_FRONTEND=noninteractive", *_debian_packages()]
+    lines = ["export DEBIAN_FRONTEND=noninteractive", *_debian_packages(mirror)]
     lines += _mirror_kubernetes(plan, content) if mirror and content else _online_kubernetes(plan)
     lines += [
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.

@@ -12,6 +12,7 @@ DEBS=(
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+  containerd runc conntrack socat ethtool
 )
 missing=()
 for pkg in "${DEBS[@]}"; do
