@@ -194,11 +194,16 @@ def release_mountpoints() -> None:
 def teardown_prefix(prefix: str) -> None:
     """Remove everything of the lab whose names start with `prefix` (e.g. kv6l)."""
     state = LabState(prefix)
-    # Kubernetes machines: containers run in their own network namespaces, found by cgroup.
-    from lab.k8s_machine import remove_cgroup_root
+    # Kubernetes machines: first the daemons in the hosts' namespaces (kubelet, containerd and the
+    # shims would restart containers), then the containers, which run in network namespaces of
+    # their own and are found by the node's cgroup root.
+    from lab.k8s_machine import remove_cgroup_root  # k8s_machine imports this module
 
-    for name in state.cgroup_roots():
-        remove_cgroup_root(name)
+    if state.cgroup_roots():
+        for ns in list_namespaces(prefix + "-"):
+            stop_namespace_processes(ns)
+        for name in state.cgroup_roots():
+            remove_cgroup_root(name)
     for pid in state.pids().values():
         # Only processes inside one of our namespaces: a recycled pid elsewhere is not ours.
         ns = pid_namespace(pid) if _alive(pid) else None
