@@ -66,5 +66,7 @@ def remove_network_commands() -> list[str]:
     return [
         f"ip link del {BRIDGE} 2>/dev/null",
         f"rm -rf /var/lib/cni/networks/{NETWORK_NAME}",
-        "rmdir /var/lib/cni/networks /var/lib/cni 2>/dev/null",
+        # libcni's result cache (containerd): this network's entries only.
+        f"rm -f /var/lib/cni/results/{NETWORK_NAME}-*",
+        "rmdir /var/lib/cni/results /var/lib/cni/networks /var/lib/cni 2>/dev/null",
     ]

@@ -31,6 +31,18 @@ MIRROR_BINARIES = ("kubeadm", "kubelet", "kubectl")
 MIRROR_BIN_DIR = "/usr/local/bin"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 RUN_DIR = gateway.RUN_DIR
+RUNTIME_FRESH = "/etc/kubev6/runtime-fresh"
+# The nftables tables before the first `up`: what kube-proxy adds is removed on delete.
+NFT_TABLES_BEFORE = "/etc/kubev6/nft-tables-before"
+RUNTIME_STATE_DIRS = (
+    "/etc/kubernetes",
+    "/var/lib/etcd",
+    "/var/lib/containerd",
+    "/run/containerd",
+    "/var/lib/kubelet",
+    "/var/log/pods",
+    "/var/log/containers",
+)
 
 
 @dataclass(frozen=True)
@@ -120,9 +132,9 @@ case $action in
   stop)
     if running; then
       pgid=$(cat "$pidfile")
-      kill -TERM -- "-$pgid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL -- "-$pgid" 2>/dev/null || true
+      kill -TERM "-$pgid" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$pgid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "-$pgid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
     ;;
@@ -215,6 +227,12 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     if mirror and content is None:
         raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
     lines = ["export DEBIAN_FRONTEND=noninteractive", *_debian_packages(mirror)]
+    # A runtime that never ran before (no containerd metadata yet): its state is ours to remove on delete.
+    lines += [
+        f"[ -e {RUNTIME_FRESH} ] || [ -e /var/lib/containerd/io.containerd.metadata.v1.bolt ] || "
+        f"{{ mkdir -p /etc/kubev6 && touch {RUNTIME_FRESH}; }}",
+        f"[ -e {NFT_TABLES_BEFORE} ] || ! command -v nft >/dev/null || nft list tables > {NFT_TABLES_BEFORE}",
+    ]
     lines += _mirror_kubernetes(plan, content) if mirror and content else _online_kubernetes(plan)
     lines += [
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
@@ -243,17 +261,19 @@ def install_files(plan: ClusterPlan, node: HostPlan) -> list[RenderedFile]:
 
 def uninstall_commands(plan: ClusterPlan, content: MirrorContent | None = None) -> list[str]:
     """Stop what the step started, remove what it installed (the machine's Debian packages stay)."""
-    stop = [
-        _systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet"),
-    ]
-    if plan.config.kubernetes.artifacts == "mirror" and content is not None:
+    mirror = plan.config.kubernetes.artifacts == "mirror" and content is not None
+    stop = [_systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet")]
+    if mirror:
+        # The imported images, while containerd still runs; then the binaries.
         stop.append("ctr -n k8s.io images ls -q | grep -v '^sha256:' | xargs -r ctr -n k8s.io images rm >/dev/null")
-        stop.append(_systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
+    stop.append(_systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
+    if mirror and content is not None:
         stop += [f"rm -f {MIRROR_BIN_DIR}/{b}" for b in content.binaries]
     else:
-        stop += [
-            _systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"),
-            "apt-mark unhold kubelet kubeadm kubectl",
-            "apt-get purge -y -q kubelet kubeadm kubectl",
-        ]
-    return stop
+        stop += ["apt-mark unhold kubelet kubeadm kubectl", "apt-get purge -y -q kubelet kubeadm kubectl"]
+    return [
+        *stop,
+        # The runtime's and kubelet's state, where this step started them on a fresh machine.
+        f"if [ -e {RUNTIME_FRESH} ]; then rm -rf {' '.join(f'{d}/*' for d in RUNTIME_STATE_DIRS)}; fi",
+        f"rm -f {RUNTIME_FRESH} {NFT_TABLES_BEFORE} /var/log/kubev6-containerd.log /var/log/kubev6-kubelet.log",
+    ]

@@ -37,6 +37,8 @@ def _load_modules(names: list[str]) -> list[str]:
     ]
 
 
+# Sysctls kube-proxy (iptables mode) sets on every node.
+KUBE_PROXY_SYSCTLS = ["net.ipv4.conf.all.route_localnet"]
 # What the network step replaces, kept as it was before the first `up`, restored by its delete.
 SAVED_DIR = "/etc/kubev6/saved"
 _REPLACED = (host_network.RESOLV_PATH, host_network.HOSTS_PATH)
@@ -88,7 +90,10 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
         first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()],
         last=["rmdir /etc/kubev6 2>/dev/null"],
     )
-    first = _save_before_first_up(list(host_network.sysctls(plan, host)))
+    keys = list(host_network.sysctls(plan, host))
+    if host.role != "gateway" and plan.config.stages.kubeadm:
+        keys += KUBE_PROXY_SYSCTLS  # kube-proxy changes them; the network step's delete restores them
+    first = _save_before_first_up(keys)
     return Step(install_script(files, then, first=first), delete)
 
 
@@ -186,9 +191,31 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_has
     return Step(create, KUBEADM_JOIN_DELETE)
 
 
-# `kubeadm reset` undoes init or join; the delete scripts hold no secret.
-KUBEADM_INIT_DELETE = remove_script([kubeadm.INIT_PATH], first=["kubeadm reset -f >/dev/null 2>&1"])
-KUBEADM_JOIN_DELETE = remove_script([kubeadm.JOIN_PATH], first=["kubeadm reset -f >/dev/null 2>&1"])
+def _kube_proxy_cleanup() -> list[str]:
+    """What kube-proxy and the kubelet leave in the firewall after `kubeadm reset`: nftables tables
+    that did not exist before the first `up` (iptables-nft makes them) go; in tables that did, only
+    the KUBE-* chains and the jumps to them go."""
+    keep = "grep -v -e '^:KUBE-' -e '^-A KUBE-' -e ' -j KUBE-'"
+    save = "$t-save -t $table"
+    before = node_install.NFT_TABLES_BEFORE
+    return [
+        f"if [ -f {before} ] && command -v nft >/dev/null; then nft list tables | while read -r _ family name; do "
+        f'grep -qx "table $family $name" {before} || nft delete table "$family" "$name"; done; fi',
+        "for t in ip6tables iptables; do for table in filter nat mangle; do "
+        f"if {save} 2>/dev/null | grep -q KUBE-; then {save} | {keep} | $t-restore -T $table; fi; done; done",
+    ]
+
+
+# `kubeadm reset` undoes init or join (the kubelet stopped first, or it recreates what reset
+# removes); the delete scripts hold no secret.
+_RESET = [
+    f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
+    f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {node_install.SUPERVISE_PATH} stop kubelet; fi",
+    f"kubeadm reset -f --cri-socket {kubeadm.CRI_SOCKET} >/dev/null 2>&1",
+    *_kube_proxy_cleanup(),
+]
+KUBEADM_INIT_DELETE = remove_script([kubeadm.INIT_PATH], first=_RESET)
+KUBEADM_JOIN_DELETE = remove_script([kubeadm.JOIN_PATH], first=_RESET)
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (

@@ -1,0 +1,84 @@
+"""`pulumi up` of the `lab-k8s` stack: a real kubeadm cluster (1 master, 2 minions) on namespace
+machines, configured over SSH by the engine from the gateway's mirror of the built artifacts; then
+its checks, a second `up` with no change, secrets, and `destroy` back to the hosts' first state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import EngineEnv, OpResult, engine_env
+from lab.engine_lab import NODE_CHECKS, EngineLab
+from lab.k8s_checks import run_k8s_checks
+from lab.snapshot import diff, host_snapshot
+from tests.engine.conftest import TIMINGS, engine_lab
+
+pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
+
+STACK = "lab-k8s"
+UP: dict[str, OpResult] = {}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
+    return engine_env(tmp_path_factory.mktemp("k8s-engine-state"), passphrase=os.urandom(12).hex())
+
+
+@pytest.fixture(scope="module")
+def cluster(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
+    yield from engine_lab(STACK, env, tmp_path_factory.mktemp(STACK))
+
+
+def test_up_brings_up_the_cluster_and_the_workloads(cluster: EngineLab) -> None:
+    up = cluster.pulumi_up()
+    UP["first"] = up
+    assert set(up.changes) == {"create"}, up.changes
+    checks = run_k8s_checks(cluster.lab.plan, str(up.outputs["kubeconfig"]), up.outputs)
+    checks += cluster.lab.check(list(NODE_CHECKS))
+    failed = [c.report() for c in checks if not c.ok]
+    assert not failed, "\n".join(failed)
+    results = up.outputs["workloadChecks"]
+    assert set(results) == {"podToPod", "serviceByName", "coreDns", "nat64Egress"}
+    assert all(str(v).startswith("pass: ") for v in results.values()), results
+
+
+def test_second_up_changes_nothing(cluster: EngineLab) -> None:
+    assert cluster.run is not None
+    again = cluster.run.up()
+    assert again.changed == 0, again.steps
+    cluster.run.preview(expect_no_changes=True)
+
+
+def test_join_token_kubeconfig_and_key_are_in_no_state_or_log(cluster: EngineLab) -> None:
+    assert cluster.run is not None and cluster.key is not None
+    outputs = UP["first"].outputs
+    token = str(outputs["joinToken"])
+    kubeconfig = str(outputs["kubeconfig"])
+    secrets = {
+        "join token": [token, token.split(".")[1]],
+        "kubeconfig client key": [
+            line.split(":", 1)[1].strip() for line in kubeconfig.splitlines() if "key-data" in line
+        ],
+        "ssh key": [line for line in cluster.key.private_key.splitlines() if line and not line.startswith("-----")],
+    }
+    assert all(values for values in secrets.values()), "a secret to look for is empty"
+    haystacks = {"stack export": cluster.run.export(), "engine log": cluster.run.log_path.read_text()}
+    haystacks |= {str(p): p.read_text(errors="replace") for p in cluster.run.state_files()}
+    for where, text in haystacks.items():
+        for what, values in secrets.items():
+            assert not [v for v in values if v in text], f"{what} in plaintext in {where}"
+
+
+def test_destroy_resets_every_node_and_returns_the_hosts_to_their_state(cluster: EngineLab) -> None:
+    assert cluster.run is not None
+    done = cluster.run.destroy()
+    cluster.deployed = False
+    assert set(done.changes) == {"delete"}, done.changes
+    differences = []
+    for name, before in cluster.before.items():  # type: ignore[attr-defined]
+        differences += [f"{name}: {d}" for d in diff(before, host_snapshot(cluster.lab.execs[name]))]
+    assert not differences, "\n".join(differences)
+    TIMINGS.append(f"{STACK} up: {UP['first'].seconds:.1f}s, destroy: {done.seconds:.1f}s")
