@@ -51,6 +51,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             bridge=platform.uplink_bridge,
             addresses=[str(platform.uplink_prefix)],
             dhcp=libvirt.NetworkDhcpArgs(enabled=False),
+            dns=libvirt.NetworkDnsArgs(enabled=platform.uplink_dns),
             autostart=True,
             opts=child,
         )
@@ -90,6 +91,9 @@ class LibvirtInfra(pulumi.ComponentResource):
                 libvirt.DomainNetworkInterfaceArgs(network_id=self.uplink_network.id, mac=mac_address(host, uplink_if))
             )
         memory = platform.gateway_memory_mib if host.role == "gateway" else platform.memory_mib
+        boot: dict[str, object] = {}
+        if platform.kernel is not None:
+            boot = {"kernel": platform.kernel, "initrd": platform.initrd, "cmdlines": kernel_cmdline(platform)}
         return libvirt.Domain(
             f"{host.name}-domain",
             name=f"{pulumi.get_stack()}-{host.name}",
@@ -100,6 +104,14 @@ class LibvirtInfra(pulumi.ComponentResource):
             disks=[libvirt.DomainDiskArgs(volume_id=disk.id)],
             network_interfaces=interfaces,
             consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
+            graphics=libvirt.DomainGraphicsArgs(type="none"),
             autostart=True,
+            **boot,  # type: ignore[arg-type]
             opts=opts,
         )
+
+
+def kernel_cmdline(platform: LibvirtPlatform) -> list[dict[str, str]]:
+    """The provider's form of a command line: one map per word, `_` for a bare flag (it sorts the words)."""
+    words = (platform.kernel_cmdline or "").split()
+    return [dict([w.split("=", 1)]) if "=" in w else {"_": w} for w in words]

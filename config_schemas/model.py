@@ -66,6 +66,13 @@ class LibvirtPlatform(Strict):
     memory_mib: Annotated[int, Field(ge=512)] = 2048
     gateway_memory_mib: Annotated[int, Field(ge=256)] = 512
     disk_gib: Annotated[int, Field(ge=4)] = 20
+    # Direct kernel boot: a kernel (and initrd) on the libvirt host instead of the image's boot loader.
+    kernel: str | None = None
+    initrd: str | None = None
+    # The kernel command line with `kernel`, as space-separated words (`key=value` or a bare flag).
+    kernel_cmdline: str | None = None
+    # libvirt's resolver (dnsmasq) on the uplink's first address; off when another resolver serves it.
+    uplink_dns: bool = True
 
 
 class ExistingPlatform(Strict):

@@ -40,12 +40,11 @@ def _pid(pidfile: Path) -> int | None:
     return None
 
 
-@contextlib.contextmanager
-def running_libvirtd(uri: str = URI, timeout: float = 30) -> Iterator[bool]:
-    """Yields True when this context started the daemons (and stops exactly those on exit)."""
+def start(uri: str = URI, timeout: float = 30) -> list[int]:
+    """Start virtlogd and libvirtd unless a daemon answers at `uri`; the pids started (maybe none).
+    The caller stops exactly those with `stop` (a later process can, given the pids)."""
     if answers(uri):
-        yield False
-        return
+        return []
     started: list[int] = []
     try:
         for name, pidfile in _DAEMONS:
@@ -62,12 +61,31 @@ def running_libvirtd(uri: str = URI, timeout: float = 30) -> Iterator[bool]:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"libvirtd does not answer at {uri} after {timeout}s")
             time.sleep(0.2)
-        yield True
-    finally:
-        for pid in reversed(started):
-            with contextlib.suppress(ProcessLookupError):
+    except BaseException:
+        stop(started)
+        raise
+    return started
+
+
+def stop(pids: list[int]) -> None:
+    """SIGTERM exactly these daemons (libvirtd first), and wait for them to go."""
+    names = {name for name, _ in _DAEMONS}
+    for pid in reversed(pids):
+        with contextlib.suppress(OSError):
+            # Only if the pid is still one of those daemons (not reused by another process since).
+            if Path(f"/proc/{pid}/comm").read_text().strip() in names:
                 os.kill(pid, signal.SIGTERM)
-        for pid in started:
-            deadline = time.monotonic() + 10
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
+    for pid in pids:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_libvirtd(uri: str = URI, timeout: float = 30) -> Iterator[bool]:
+    """Yields True when this context started the daemons (and stops exactly those on exit)."""
+    started = start(uri, timeout)
+    try:
+        yield bool(started)
+    finally:
+        stop(started)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DEBS=(
   python3-venv iproute2 procps psmisc nftables iptables kmod
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
-  iperf3 curl openssh-server openssh-client
+  iperf3 curl openssh-server openssh-client debootstrap
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 )
 missing=()
