@@ -9,6 +9,19 @@ from config_schemas.model import LibvirtPlatform
 from planning.plan import ClusterPlan, HostPlan
 from rendering.cloud_init import mac_address, network_config, user_data
 
+# The provider leaves out <dns> when `dns.enabled` is false, and libvirt's default is a resolver on the
+# bridge: this stylesheet (the provider runs `xsltproc` on the network's XML) says <dns enable="no"/>.
+NO_DNS_XSLT = """<?xml version="1.0"?>
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="xml" omit-xml-declaration="yes" indent="yes"/>
+  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
+  <xsl:template match="/network/dns"/>
+  <xsl:template match="/network">
+    <xsl:copy><xsl:apply-templates select="@*|node()"/><dns enable="no"/></xsl:copy>
+  </xsl:template>
+</xsl:stylesheet>
+"""
+
 
 class LibvirtInfra(pulumi.ComponentResource):
     """The IPv6-only cluster network (no IPv4 element at all), the gateway's IPv4 uplink,
@@ -23,7 +36,11 @@ class LibvirtInfra(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         stack = pulumi.get_stack()
         self.pool = libvirt.Pool(
-            f"{name}-pool", name=f"kubev6-{stack}", type="dir", path=platform.pool_path, opts=child
+            f"{name}-pool",
+            name=f"kubev6-{stack}",
+            type="dir",
+            target=libvirt.PoolTargetArgs(path=platform.pool_path),
+            opts=child,
         )
         self.base_image = libvirt.Volume(
             f"{name}-base-image",
@@ -41,6 +58,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             addresses=[str(plan.node_prefix)],
             dhcp=libvirt.NetworkDhcpArgs(enabled=False),
             dns=libvirt.NetworkDnsArgs(enabled=False),
+            xml=libvirt.NetworkXmlArgs(xslt=NO_DNS_XSLT),
             autostart=True,
             opts=child,
         )
@@ -52,6 +70,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             addresses=[str(platform.uplink_prefix)],
             dhcp=libvirt.NetworkDhcpArgs(enabled=False),
             dns=libvirt.NetworkDnsArgs(enabled=platform.uplink_dns),
+            xml=None if platform.uplink_dns else libvirt.NetworkXmlArgs(xslt=NO_DNS_XSLT),
             autostart=True,
             opts=child,
         )
@@ -104,7 +123,6 @@ class LibvirtInfra(pulumi.ComponentResource):
             disks=[libvirt.DomainDiskArgs(volume_id=disk.id)],
             network_interfaces=interfaces,
             consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
-            graphics=libvirt.DomainGraphicsArgs(type="none"),
             autostart=True,
             **boot,  # type: ignore[arg-type]
             opts=opts,

@@ -89,3 +89,35 @@ def running_libvirtd(uri: str = URI, timeout: float = 30) -> Iterator[bool]:
         yield bool(started)
     finally:
         stop(started)
+
+
+KVM_DEVICE = Path("/dev/kvm")
+QEMU_GROUP = "kvm"  # Debian's libvirt-qemu user is in it
+
+
+def grant_kvm_to_qemu_group(device: Path = KVM_DEVICE) -> dict[str, int] | None:
+    """Give /dev/kvm the owner and mode udev gives it on Debian (root:kvm 0660) when it is not so.
+
+    Without udev the node is root:root 0600 here. libvirt's capability probe still finds KVM, but
+    its cache check (can the qemu user open /dev/kvm?) says no, so every API call that needs the
+    capabilities probes every QEMU binary again: minutes per domain definition under load. Domains of
+    type `qemu` never open the device. Returns the previous {uid, gid, mode} to restore, or None when
+    nothing changed."""
+    if not device.exists():
+        return None
+    import grp
+
+    st = device.stat()
+    gid = grp.getgrnam(QEMU_GROUP).gr_gid
+    if st.st_gid == gid and st.st_mode & 0o060 == 0o060:
+        return None
+    previous = {"uid": st.st_uid, "gid": st.st_gid, "mode": st.st_mode & 0o7777}
+    os.chown(device, 0, gid)
+    device.chmod(0o660)
+    return previous
+
+
+def restore_kvm(previous: dict[str, int] | None, device: Path = KVM_DEVICE) -> None:
+    if previous and device.exists():
+        os.chown(device, previous["uid"], previous["gid"])
+        device.chmod(previous["mode"])

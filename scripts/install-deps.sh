@@ -11,7 +11,7 @@ DEBS=(
   python3-venv iproute2 procps psmisc nftables iptables kmod
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client debootstrap
-  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage xsltproc
 )
 missing=()
 for pkg in "${DEBS[@]}"; do

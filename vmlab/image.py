@@ -50,14 +50,25 @@ PACKAGES = (
 
 # Daemons Debian enables on install that the project runs as its own units (kubev6-dns64 holds
 # port 53) or not at all.
-DISABLED_UNITS = ("unbound.service", "unbound-resolvconf.service", "named.service", "tayga.service")
+DISABLED_UNITS = (
+    "unbound.service", "unbound-resolvconf.service", "named.service", "tayga.service",
+    # a boot-time e2fsck scrub of LVM snapshots (there are none): tens of seconds under emulation
+    "e2scrub_reap.service",
+)  # fmt: skip
 
 CLOUD_CFG = """\
-# kube-v6 VM lab: the NoCloud seed only, network config v2 rendered for ifupdown.
+# kube-v6 VM lab: the NoCloud seed only, network config v2 rendered for ifupdown, and only the
+# modules a machine of the lab needs (under software emulation every module costs seconds; Debian's
+# `locale` module fails without the locales package).
 datasource_list: [ NoCloud, None ]
 system_info:
   network:
     renderers: [ eni ]
+ssh_genkeytypes: [ ed25519 ]
+cloud_init_modules: [ seed_random, bootcmd, write-files, growpart, resizefs, set_hostname, update_hostname,
+                      update_etc_hosts, users-groups, ssh ]
+cloud_config_modules: [ set-passwords, runcmd ]
+cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message ]
 """
 
 INTERFACES = """\

@@ -102,6 +102,14 @@ class VmLab:
         return img
 
     def ensure_libvirtd(self) -> None:
+        if "kvm_device" not in self.state.load():
+            previous = libvirtd.grant_kvm_to_qemu_group()
+            if previous is not None:
+                self.state.update(kvm_device=previous)
+                self.log(
+                    f"/dev/kvm: root:{libvirtd.QEMU_GROUP} 0660 as udev makes it (for libvirt's capability cache); "
+                    "`down` restores it"
+                )
         started = self.state.load().get("libvirtd", [])
         alive = [p for p in started if Path(f"/proc/{p}").exists()]
         if libvirtd.answers(self.uri):
@@ -196,6 +204,11 @@ class VmLab:
             libvirtd.stop(pids)
             self.state.update(libvirtd=None)
             self.log(f"libvirtd: stopped (pids {pids})")
+        previous = self.state.load().get("kvm_device")
+        if previous:
+            libvirtd.restore_kvm(previous)
+            self.state.update(kvm_device=None)
+            self.log(f"/dev/kvm: restored to uid {previous['uid']} gid {previous['gid']} mode {previous['mode']:o}")
         return errors
 
     def leftovers(self) -> list[str]:
