@@ -130,6 +130,21 @@ class LibvirtInfra(pulumi.ComponentResource):
 
 
 def kernel_cmdline(platform: LibvirtPlatform) -> list[dict[str, str]]:
-    """The provider's form of a command line: one map per word, `_` for a bare flag (it sorts the words)."""
+    """The command line in the exact form the provider reads back from the domain (else every `up`
+    replaces the domains): it writes all words sorted, and reads the `key=value` words into maps (a
+    repeated key starts the next map) followed by one map `_` of the bare words."""
     words = (platform.kernel_cmdline or "").split()
-    return [dict([w.split("=", 1)]) if "=" in w else {"_": w} for w in words]
+    maps: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for word in sorted(w for w in words if "=" in w):
+        key, value = word.split("=", 1)
+        if key in current:
+            maps.append(current)
+            current = {}
+        current[key] = value
+    if current:
+        maps.append(current)
+    flags = [w for w in words if "=" not in w]
+    if flags:
+        maps.append({"_": " ".join(flags)})
+    return maps

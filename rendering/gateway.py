@@ -234,6 +234,10 @@ def nat64_unit() -> RenderedFile:
 
 def dns64_unit(plan: ClusterPlan) -> RenderedFile:
     service = {
+        # /run/kubev6 (the pidfile's folder) is gone after every boot and unbound-checkconf refuses a
+        # missing pidfile folder; kept when the unit stops (the NAT64 script keeps TAYGA's pid there).
+        "RuntimeDirectory": RUN_DIR.removeprefix("/run/"),
+        "RuntimeDirectoryPreserve": "yes",
         "ExecStartPre": " ".join(dns64_check_command(plan)),
         "ExecStart": " ".join(dns64_command(plan)),
         "Restart": "on-failure",

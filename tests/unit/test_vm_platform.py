@@ -24,12 +24,14 @@ def _no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_kernel_cmdline_becomes_one_map_per_word() -> None:
     platform = load_stack_file("vmlab").cluster.platform
+    # The form the provider reads back (found by the VM lab: any other form replaced every domain on
+    # every `up`): keyed words in one map, a repeated key starting the next, then the bare words.
     assert kernel_cmdline(platform) == [  # type: ignore[arg-type]
-        {"root": "LABEL=kv6root"},
+        {"console": "ttyS0", "net.ifnames": "0", "root": "LABEL=kv6root"},
         {"_": "ro"},
-        {"console": "ttyS0"},
-        {"net.ifnames": "0"},
     ]
+    repeated = platform.model_copy(update={"kernel_cmdline": "quiet console=tty0 ro console=ttyS0"})  # type: ignore[union-attr]
+    assert kernel_cmdline(repeated) == [{"console": "tty0"}, {"console": "ttyS0"}, {"_": "quiet ro"}]
 
 
 def test_vmlab_domains_boot_the_kernel_and_networks_say_no_dns() -> None:
