@@ -9,6 +9,19 @@ from config_schemas.model import LibvirtPlatform
 from planning.plan import ClusterPlan, HostPlan
 from rendering.cloud_init import mac_address, network_config, user_data
 
+# The provider leaves out <dns> when `dns.enabled` is false, and libvirt's default is a resolver on the
+# bridge: this stylesheet (the provider runs `xsltproc` on the network's XML) says <dns enable="no"/>.
+NO_DNS_XSLT = """<?xml version="1.0"?>
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="xml" omit-xml-declaration="yes" indent="yes"/>
+  <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
+  <xsl:template match="/network/dns"/>
+  <xsl:template match="/network">
+    <xsl:copy><xsl:apply-templates select="@*|node()"/><dns enable="no"/></xsl:copy>
+  </xsl:template>
+</xsl:stylesheet>
+"""
+
 
 class LibvirtInfra(pulumi.ComponentResource):
     """The IPv6-only cluster network (no IPv4 element at all), the gateway's IPv4 uplink,
@@ -23,7 +36,11 @@ class LibvirtInfra(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         stack = pulumi.get_stack()
         self.pool = libvirt.Pool(
-            f"{name}-pool", name=f"kubev6-{stack}", type="dir", path=platform.pool_path, opts=child
+            f"{name}-pool",
+            name=f"kubev6-{stack}",
+            type="dir",
+            target=libvirt.PoolTargetArgs(path=platform.pool_path),
+            opts=child,
         )
         self.base_image = libvirt.Volume(
             f"{name}-base-image",
@@ -41,6 +58,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             addresses=[str(plan.node_prefix)],
             dhcp=libvirt.NetworkDhcpArgs(enabled=False),
             dns=libvirt.NetworkDnsArgs(enabled=False),
+            xml=libvirt.NetworkXmlArgs(xslt=NO_DNS_XSLT),
             autostart=True,
             opts=child,
         )
@@ -51,6 +69,8 @@ class LibvirtInfra(pulumi.ComponentResource):
             bridge=platform.uplink_bridge,
             addresses=[str(platform.uplink_prefix)],
             dhcp=libvirt.NetworkDhcpArgs(enabled=False),
+            dns=libvirt.NetworkDnsArgs(enabled=platform.uplink_dns),
+            xml=None if platform.uplink_dns else libvirt.NetworkXmlArgs(xslt=NO_DNS_XSLT),
             autostart=True,
             opts=child,
         )
@@ -90,6 +110,9 @@ class LibvirtInfra(pulumi.ComponentResource):
                 libvirt.DomainNetworkInterfaceArgs(network_id=self.uplink_network.id, mac=mac_address(host, uplink_if))
             )
         memory = platform.gateway_memory_mib if host.role == "gateway" else platform.memory_mib
+        boot: dict[str, object] = {}
+        if platform.kernel is not None:
+            boot = {"kernel": platform.kernel, "initrd": platform.initrd, "cmdlines": kernel_cmdline(platform)}
         return libvirt.Domain(
             f"{host.name}-domain",
             name=f"{pulumi.get_stack()}-{host.name}",
@@ -101,5 +124,27 @@ class LibvirtInfra(pulumi.ComponentResource):
             network_interfaces=interfaces,
             consoles=[libvirt.DomainConsoleArgs(type="pty", target_port="0", target_type="serial")],
             autostart=True,
+            **boot,  # type: ignore[arg-type]
             opts=opts,
         )
+
+
+def kernel_cmdline(platform: LibvirtPlatform) -> list[dict[str, str]]:
+    """The command line in the exact form the provider reads back from the domain (else every `up`
+    replaces the domains): it writes all words sorted, and reads the `key=value` words into maps (a
+    repeated key starts the next map) followed by one map `_` of the bare words."""
+    words = platform.kernel_cmdline or []
+    maps: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for word in sorted(w for w in words if "=" in w):
+        key, value = word.split("=", 1)
+        if key in current:
+            maps.append(current)
+            current = {}
+        current[key] = value
+    if current:
+        maps.append(current)
+    flags = [w for w in words if "=" not in w]
+    if flags:
+        maps.append({"_": " ".join(flags)})
+    return maps

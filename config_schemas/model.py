@@ -63,6 +63,18 @@ class Strict(BaseModel):
     )
 
 
+_CMDLINE_WORD = re.compile(r"[A-Za-z0-9_.,:/=+-]+")
+
+
+def _kernel_word(value: str) -> str:
+    if not _CMDLINE_WORD.fullmatch(value):
+        raise ValueError(f"{value!r} is not a kernel command-line word (key=value or a flag)")
+    return value
+
+
+KernelWord = Annotated[str, AfterValidator(_kernel_word)]
+
+
 class LibvirtPlatform(Strict):
     """Machines are libvirt domains declared by the stack."""
 
@@ -81,6 +93,13 @@ class LibvirtPlatform(Strict):
     memory_mib: Annotated[WholeNumber, Field(ge=512)] = 2048
     gateway_memory_mib: Annotated[WholeNumber, Field(ge=256)] = 512
     disk_gib: Annotated[WholeNumber, Field(ge=4)] = 20
+    # Direct kernel boot: a kernel (and initrd) on the libvirt host instead of the image's boot loader.
+    kernel: AbsolutePath | None = None
+    initrd: AbsolutePath | None = None
+    # The kernel command line with `kernel`: a list of words (`key=value` or a bare flag).
+    kernel_cmdline: Annotated[list[KernelWord], Field(min_length=1)] | None = None
+    # libvirt's resolver (dnsmasq) on the uplink's first address; off when another resolver serves it.
+    uplink_dns: bool = True
 
 
 class ExistingPlatform(Strict):

@@ -274,6 +274,11 @@ def _check_platform(cfg: ClusterConfig) -> Iterable[Problem]:
         ]:
             if address == host_side:
                 yield Problem(key(*where), f"{address} is taken by the libvirt host's bridge on the node network")
+        platform = cfg.platform
+        if platform.kernel is None:
+            for name, value in (("initrd", platform.initrd), ("kernelCmdline", platform.kernel_cmdline)):
+                if value is not None:
+                    yield Problem(key("platform", name), "only with platform.kernel (direct kernel boot)")
         for i, node in enumerate(cfg.nodes):
             if node.host is not None:
                 yield Problem(

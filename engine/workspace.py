@@ -38,6 +38,8 @@ class OpResult:
     output: str
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: list[tuple[str, str]] = field(default_factory=list)  # (op, resource name) of every non-`same` step
+    # (seconds since the operation started, "start" | "done" | "failed", op, URN) for every resource step
+    timeline: list[tuple[float, str, str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -82,6 +84,7 @@ class StackRun:
             pulumi_command=env.command(),
         )
         self.stack = auto.create_or_select_stack(stack, work_dir=str(self.project_dir), opts=opts)
+        self.timeline: list[tuple[float, str, str, str]] = []  # of the last operation (see OpResult)
 
     # --- config -------------------------------------------------------------------------------
 
@@ -102,6 +105,8 @@ class StackRun:
     def _run(self, op: str, fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, float, str, list[tuple[str, str]]]:
         lines: list[str] = []
         steps: list[tuple[str, str]] = []
+        self.timeline = timeline = []
+        start = time.monotonic()
 
         def on_output(line: str) -> None:
             lines.append(line)
@@ -111,9 +116,11 @@ class StackRun:
             pre = event.resource_pre_event
             if pre is not None and str(pre.metadata.op.value) != "same":
                 steps.append((str(pre.metadata.op.value), pre.metadata.urn.rsplit("::", 1)[-1]))
+            for kind, ev in (("start", pre), ("done", event.res_outputs_event), ("failed", event.res_op_failed_event)):
+                if ev is not None:
+                    timeline.append((time.monotonic() - start, kind, str(ev.metadata.op.value), ev.metadata.urn))
 
         self._echo(f"### pulumi {op} --stack {self.name}")
-        start = time.monotonic()
         try:
             # show_secrets=False: the Automation API would print secret values in diffs otherwise.
             result = fn(on_output=on_output, on_event=on_event, color="never", **kwargs)
@@ -125,16 +132,18 @@ class StackRun:
 
     def preview(self, *, expect_no_changes: bool = False) -> OpResult:
         res, seconds, text, steps = self._run("preview", self.stack.preview, expect_no_changes=expect_no_changes)
-        return OpResult("preview", seconds, _counts(res.change_summary), text, steps=steps)
+        return OpResult("preview", seconds, _counts(res.change_summary), text, steps=steps, timeline=self.timeline)
 
     def up(self) -> OpResult:
         res, seconds, text, steps = self._run("up", self.stack.up, show_secrets=False)
         outputs = {k: v.value for k, v in res.outputs.items()}
-        return OpResult("up", seconds, _counts(res.summary.resource_changes), text, outputs, steps)
+        return OpResult("up", seconds, _counts(res.summary.resource_changes), text, outputs, steps, self.timeline)
 
     def destroy(self) -> OpResult:
         res, seconds, text, steps = self._run("destroy", self.stack.destroy, show_secrets=False)
-        return OpResult("destroy", seconds, _counts(res.summary.resource_changes), text, steps=steps)
+        return OpResult(
+            "destroy", seconds, _counts(res.summary.resource_changes), text, steps=steps, timeline=self.timeline
+        )
 
     def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """The CLI itself in the work copy (the Automation API adds --show-secrets to some commands)."""

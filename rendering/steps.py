@@ -122,11 +122,22 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     """The translator and resolver packages (Debian names) and nftables."""
     nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.config.gateway.nat64.engine]
     dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.config.gateway.dns64.engine]
+    packages = f"nftables {nat64} {dns64}" + (" python3 curl" if plan.config.kubernetes.artifacts == "mirror" else "")
+    missing = (
+        f"missing=$(for p in {packages}; do dpkg-query -W -f='${{Status}}' $p 2>/dev/null "
+        '| grep -q "install ok installed" || echo $p; done)\n'
+    )
+    if plan.config.kubernetes.artifacts == "mirror":
+        # Air-gapped: nothing is fetched; the gateway's image must have them (the mirror serves with python3).
+        install = 'if [ -n "$missing" ]; then echo "kube-v6: missing on the gateway: $missing" >&2; exit 1; fi\n'
+    else:
+        install = 'if [ -n "$missing" ]; then apt-get update -q && apt-get install -y -q $missing; fi\n'
     create = (
         "set -eu\nexport DEBIAN_FRONTEND=noninteractive\n"
-        f"apt-get update -q && apt-get install -y -q nftables {nat64} {dns64}\n"
+        + missing
+        + install
         # The project runs its own resolver instance (kubev6-dns64.service).
-        f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true\n"
+        + f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true\n"
     )
     return Step(create, "true\n")
 

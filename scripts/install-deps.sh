@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 DEBS=(
   python3-venv iproute2 procps psmisc nftables iptables kmod
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
-  iperf3 curl openssh-server openssh-client
-  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+  iperf3 curl openssh-server openssh-client debootstrap
+  libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage xsltproc
   containerd runc conntrack socat ethtool
 )
 missing=()

@@ -228,6 +228,18 @@ ERROR_CASES: list[tuple[str, Mutation, str, str]] = [
         "kubev6:gateway.uplinkAddress",
         r"required on the libvirt platform",
     ),
+    (
+        "initrd-without-kernel",
+        setter("platform", "initrd", value="/var/lib/images/initrd.img"),
+        "kubev6:platform.initrd",
+        r"only with platform\.kernel",
+    ),
+    (
+        "kernel-cmdline-without-kernel",
+        setter("platform", "kernelCmdline", value=["root=/dev/vda", "console=ttyS0"]),
+        "kubev6:platform.kernelCmdline",
+        r"only with platform\.kernel",
+    ),
     # Stages.
     (
         "kubeadm-without-install",

@@ -28,6 +28,7 @@ from config_schemas.model import ClusterConfig
 from config_schemas.stack_files import raw_stack_config, stack_names
 from planning.plan import ClusterPlan, make_plan
 from rendering import cloud_init, steps
+from rendering.node_install import MIRROR_BINARIES, MirrorContent
 from tests.unit.test_planner_properties import cluster_configs
 from tests.unit.test_readme import _models, config_keys
 
@@ -192,8 +193,12 @@ def render_everything(plan: ClusterPlan) -> list[str]:
             texts += [cloud_init.network_config(plan, host)]
     texts += [steps.nat64_step(plan).create, steps.dns64_step(plan).create, steps.gateway_packages_step(plan).create]
     texts.append(steps.kubeadm_init_step(plan, token).create)
+    mirror = plan.config.kubernetes.artifacts == "mirror"
+    content = MirrorContent(MIRROR_BINARIES, ("pause.tar",)) if mirror else None
+    if mirror:
+        texts.append(steps.mirror_step(plan).create)
     for node in plan.nodes:
-        texts += [steps.packages_step(plan, node).create, steps.cni_step(plan, node).create]
+        texts += [steps.packages_step(plan, node, content).create, steps.cni_step(plan, node).create]
         if node.role == "minion":
             texts.append(steps.kubeadm_join_step(plan, node, token, ca_hash).create)
     return texts

@@ -51,6 +51,8 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     # One remote command per host per concern, never one per route.
     per_node = 2 + (1 if cfg.stages.install else 0)  # network, CNI, packages
     gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
+    if cfg.stages.install and cfg.kubernetes.artifacts == "mirror":
+        gateway += 1  # the mirror's server (its files are CopyToRemote resources)
     kubeadm = (3 + minions) if cfg.stages.kubeadm else 0  # init, CA hash, kubeconfig, joins
     assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm
     assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}

@@ -589,3 +589,13 @@ def test_terminator_lookalikes_are_fine(tmp_path: Path) -> None:
 def test_relative_paths_are_refused() -> None:
     with pytest.raises(ValueError, match="absolute"):
         RenderedFile("etc/kubev6/x", "x\n")
+
+
+@pytest.mark.parametrize("stack", ["lab", "lab-bind"])
+def test_dns64_unit_creates_its_runtime_directory_and_keeps_it(stack: str) -> None:
+    """Found by the VM lab: on a fresh boot /run/kubev6 does not exist and unbound-checkconf (the unit's
+    ExecStartPre) refuses a pidfile whose folder is missing; TAYGA's pid lives there too."""
+    unit = gateway.dns64_unit(PLANS[stack]).content
+    assert "\nRuntimeDirectory=kubev6\n" in unit
+    assert "\nRuntimeDirectoryPreserve=yes\n" in unit
+    assert gateway.RUN_DIR == "/run/kubev6"
