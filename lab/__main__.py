@@ -16,7 +16,7 @@ import sys
 import time
 
 from lab.checks import ALL_CHECKS
-from lab.engine_lab import engine_check
+from lab.engine_lab import engine_check, engine_down, engine_up
 from lab.preflight import LabRefused, lab_plan
 from lab.session import Lab, LabInterrupted, lab_session
 from lab.shell import CommandFailed
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root-access", action="store_true", help="join the switch from this machine (localBridge)")
     parser.add_argument("--running", action="store_true", help="check: run against a lab that is already up")
     parser.add_argument(
-        "--engine", action="store_true", help="check: the real Pulumi engine configures the hosts over SSH"
+        "--engine", action="store_true", help="up/check/down: the real Pulumi engine configures the hosts over SSH"
     )
     parser.add_argument("--only", action="append", choices=sorted(ALL_CHECKS), help="check: run only these checks")
     args = parser.parse_args(argv)
@@ -67,8 +67,10 @@ def _run(args: argparse.Namespace) -> int:
     # Before anything on the machine is touched: a stack the lab cannot run is refused here.
     plan = lab_plan(args.stack)
     _need_root()
-    if args.command == "check" and args.engine:
-        return engine_check(args.stack, args.only)
+    if args.engine:
+        if args.command == "check":
+            return engine_check(args.stack, args.only)
+        return engine_up(args.stack, args.only) if args.command == "up" else engine_down(args.stack)
     lab = Lab(args.stack, plan=plan, root_access=args.root_access)
     if args.command == "up":
         try:

@@ -89,30 +89,20 @@ def engine_lab_session(
 
 
 def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
-    """`python -m lab check --engine`: hosts up, `pulumi up`, pods, checks, `pulumi up` again (must change
+    """`python -m lab check --engine`: hosts up, `pulumi up`, checks, `pulumi up` again (must change
     nothing), `pulumi destroy`, teardown. State and the engine log stay in .state/engine/ (ignored)."""
-    state_dir = ROOT / ".state" / "engine"
-    env = engine_env(state_dir)
+    env, work_dir = _engine_state(stack)
     start = time.monotonic()
     ok = False
-    with engine_lab_session(stack, env, state_dir / stack, log) as lab:
+    with engine_lab_session(stack, env, work_dir, log) as lab:
         assert lab.run is not None
         log(f"engine log: {lab.run.log_path}")
         up = lab.pulumi_up()
         log(f"pulumi up: {_changes(up)} in {up.seconds:.1f}s")
-        if lab.lab.plan.config.stages.kubeadm:
-            # Kubernetes runs the pods (the workloads prove pod-to-pod, service, DNS, NAT64);
-            # the lab checks the hosts Pulumi configured.
-            results = lab.lab.check(only or list(NODE_CHECKS))
-            results += run_k8s_checks(lab.lab.plan, str(up.outputs["kubeconfig"]), up.outputs)
-        else:
-            lab.lab.up_workloads()
-            results = lab.lab.check(only)
-        for r in results:
-            log(r.report())
+        checks_ok = _report_checks(lab, up, only, log)
         again = lab.run.up()
         log(f"pulumi up again: {_changes(again)} in {again.seconds:.1f}s")
-        ok = all(r.ok for r in results) and again.changed == 0
+        ok = checks_ok and again.changed == 0
     if lab.run is not None and not lab.deployed:
         lab.run.remove()  # destroyed: forget the stack, so the next run starts from a clean backend
     log(f"timings: {lab.lab.timings.report()}; total {time.monotonic() - start:.1f}s")
@@ -121,3 +111,61 @@ def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str],
 
 def _changes(result: OpResult) -> str:
     return ", ".join(f"{n} {op}" for op, n in sorted(result.changes.items()))
+
+
+def _engine_state(stack: str) -> tuple[EngineEnv, Path]:
+    state_dir = ROOT / ".state" / "engine"
+    return engine_env(state_dir), state_dir / stack
+
+
+def _report_checks(lab: EngineLab, up: OpResult, only: list[str] | None, log: Callable[[str], None]) -> bool:
+    if lab.lab.plan.config.stages.kubeadm:
+        # Kubernetes runs the pods (the workloads prove pod-to-pod, service, DNS, NAT64);
+        # the lab checks the hosts Pulumi configured.
+        results = lab.lab.check(only or list(NODE_CHECKS))
+        results += run_k8s_checks(lab.lab.plan, str(up.outputs["kubeconfig"]), up.outputs)
+    else:
+        lab.lab.up_workloads()
+        results = lab.lab.check(only)
+    for r in results:
+        log(r.report())
+    return all(r.ok for r in results)
+
+
+def engine_up(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
+    """`python -m lab up --engine`: hosts up, `pulumi up`, checks; left running for `down --engine`."""
+    env, work_dir = _engine_state(stack)
+    lab = EngineLab(stack, env, work_dir, log)
+    try:
+        lab.up_hosts()
+        assert lab.run is not None
+        log(f"engine log: {lab.run.log_path}")
+        up = lab.pulumi_up()
+        log(f"pulumi up: {_changes(up)} in {up.seconds:.1f}s")
+        ok = _report_checks(lab, up, only, log)
+    except BaseException:
+        for e in lab.teardown():
+            log(f"teardown warning: {e}")
+        raise
+    log(f"up and left running: `python -m lab down --engine --stack {stack}` destroys it ({lab.lab.timings.report()})")
+    return 0 if ok else 1
+
+
+def engine_down(stack: str, log: Callable[[str], None] = print) -> int:
+    """`python -m lab down --engine`: `pulumi destroy` of what `up --engine` left, then the hosts."""
+    env, work_dir = _engine_state(stack)
+    lab = Lab(stack, root_access=True, log=log)
+    lab.reattach()
+    errors: list[str] = []
+    if lab.execs and (work_dir / "project").is_dir():
+        run = StackRun(stack, env, work_dir)
+        errors += lab.stop_workloads()
+        done = run.destroy()
+        log(f"pulumi destroy: {_changes(done)} in {done.seconds:.1f}s")
+        run.remove()
+    else:
+        log(f"no running engine lab for stack {stack}: removing what is left of its hosts")
+    errors += lab.down()
+    for e in errors:
+        log(f"teardown warning: {e}")
+    return 0
