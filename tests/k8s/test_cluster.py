@@ -52,13 +52,14 @@ def test_second_up_changes_nothing(cluster: EngineLab) -> None:
     cluster.run.preview(expect_no_changes=True)
 
 
-def test_join_token_kubeconfig_and_key_are_in_no_state_or_log(cluster: EngineLab) -> None:
+def test_join_token_ca_hash_kubeconfig_and_key_are_in_no_state_or_log(cluster: EngineLab) -> None:
     assert cluster.run is not None and cluster.key is not None
     outputs = UP["first"].outputs
     token = str(outputs["joinToken"])
     kubeconfig = str(outputs["kubeconfig"])
     secrets = {
         "join token": [token, token.split(".")[1]],
+        "CA cert hash": [str(outputs["caCertHash"]).removeprefix("sha256:")],
         "kubeconfig client key": [
             line.split(":", 1)[1].strip() for line in kubeconfig.splitlines() if "key-data" in line
         ],
