@@ -76,6 +76,18 @@ class CheckResult:
 # --- helpers -------------------------------------------------------------------------------
 
 
+def timed_check(name: str, body: Callable[[CheckResult], None]) -> CheckResult:
+    """Run `body` on a fresh result; an exception is a failure that names itself, not a crash."""
+    result = CheckResult(name)
+    start = time.monotonic()
+    try:
+        body(result)
+    except Exception as exc:
+        result.fail(Failure(f"{type(exc).__name__}: {exc}"))
+    result.seconds = time.monotonic() - start
+    return result
+
+
 def nat64_address(prefix: netaddr.IPNetwork, v4: netaddr.IPAddress) -> netaddr.IPAddress:
     """RFC 6052 address of `v4` in `prefix` (/32, /40, /48, /56, /64 or /96)."""
     plen = prefix.prefixlen

@@ -11,7 +11,6 @@ and checks run against what Pulumi configured. Teardown: pods, `pulumi destroy`,
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 from engine import EngineEnv, OpResult, StackRun, engine_env
 from engine.toolchain import ROOT
 from lab.k8s_checks import run_k8s_checks
-from lab.session import Lab, _teardown_on_signals
+from lab.session import Lab, torn_down
 from lab.sshd import LabKey, start_sshds
 
 # Lab checks that need no lab pods (with Kubernetes up, kubelet makes the pods).
@@ -74,18 +73,8 @@ def engine_lab_session(
 ) -> Iterator[EngineLab]:
     """Hosts up and reachable (not yet configured); everything torn down on exit, errors and signals."""
     lab = EngineLab(stack, env, work_dir, log)
-    with _teardown_on_signals():
-        try:
-            lab.up_hosts()
-            yield lab
-        finally:
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-            try:
-                errors = lab.teardown()
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
-            for e in errors:
-                log(f"teardown warning: {e}")
+    with torn_down(lab.up_hosts, lab.teardown, log):
+        yield lab
 
 
 def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import netaddr
 
 from config_schemas.versions import artifacts_dir
-from lab.checks import CheckResult, Failure
+from lab.checks import CheckResult, Failure, timed_check
 from lab.shell import run
 from planning.plan import ClusterPlan
 
@@ -22,17 +22,6 @@ def _kubectl(kubeconfig: Path, *args: str) -> dict[str, Any]:
     kubectl = artifacts_dir() / "bin" / "kubectl"
     res = run([str(kubectl), "--kubeconfig", str(kubeconfig), *args, "-o", "json"], check=True, timeout=60)
     return dict(json.loads(res.stdout))
-
-
-def _timed(name: str, body: Callable[[CheckResult], None]) -> CheckResult:
-    result = CheckResult(name)
-    start = time.monotonic()
-    try:
-        body(result)
-    except Exception as exc:
-        result.fail(Failure(f"{type(exc).__name__}: {exc}"))
-    result.seconds = time.monotonic() - start
-    return result
 
 
 def _ipv4(addresses: list[str]) -> list[str]:
@@ -90,7 +79,7 @@ def run_k8s_checks(
             r.summary = "; ".join(f"{k}: {v}" for k, v in sorted(results.items()))
 
         return [
-            _timed("k8s_nodes_ready", nodes_ready),
-            _timed("k8s_addresses_ipv6_only", addresses_ipv6_only),
-            _timed("k8s_workload_outputs_pass", workloads_pass),
+            timed_check("k8s_nodes_ready", nodes_ready),
+            timed_check("k8s_addresses_ipv6_only", addresses_ipv6_only),
+            timed_check("k8s_workload_outputs_pass", workloads_pass),
         ]

@@ -274,19 +274,26 @@ def _teardown_on_signals() -> Iterator[None]:
 
 
 @contextmanager
-def lab_session(stack: str, **kwargs: object) -> Iterator[Lab]:
-    """A running lab for `stack`, torn down on exit (also on errors and signals)."""
-    lab = Lab(stack, **kwargs)  # type: ignore[arg-type]
+def torn_down(up: Callable[[], object], down: Callable[[], list[str]], log: Callable[[str], None]) -> Iterator[None]:
+    """Run `up`, yield, and always run `down` after: on exit, errors, Ctrl-C and SIGTERM/SIGHUP."""
     with _teardown_on_signals():
         try:
-            lab.up()
-            yield lab
+            up()
+            yield
         finally:
             # Signals during teardown would leave a half-torn lab: hold them off.
             old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
             try:
-                errors = lab.down()
+                errors = down()
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)
             for e in errors:
-                lab.log(f"teardown warning: {e}")
+                log(f"teardown warning: {e}")
+
+
+@contextmanager
+def lab_session(stack: str, **kwargs: object) -> Iterator[Lab]:
+    """A running lab for `stack`, torn down on exit (also on errors and signals)."""
+    lab = Lab(stack, **kwargs)  # type: ignore[arg-type]
+    with torn_down(lab.up, lab.down, lambda msg: lab.log(msg)):
+        yield lab

@@ -9,13 +9,13 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import netaddr
 
-from lab.checks import CheckResult, Failure, nat64_address
+from lab.checks import CheckResult, Failure, nat64_address, timed_check
 from planning.plan import HostPlan
 from rendering import gateway, host_network
 from vmlab.hostside import STRANGER_NS, TEST_NAME, WEB_PORT
@@ -24,17 +24,6 @@ if TYPE_CHECKING:
     from vmlab.session import VmLab
 
 REBOOT_TIMEOUT = 600.0  # a software-emulated boot on a busy 2-core machine
-
-
-def _timed(name: str, fn: Callable[[CheckResult], None]) -> CheckResult:
-    check = CheckResult(name)
-    start = time.monotonic()
-    try:
-        fn(check)
-    except Exception as exc:
-        check.fail(Failure(f"{type(exc).__name__}: {exc}"))
-    check.seconds = time.monotonic() - start
-    return check
 
 
 def cluster_network_is_ipv6_only(lab: VmLab) -> CheckResult:
@@ -54,7 +43,7 @@ def cluster_network_is_ipv6_only(lab: VmLab) -> CheckResult:
             check.fail(Failure(f"{name}: IPv4 elements {v4} (all: {ips})", output=res.stdout))
         check.summary = f"{name}: {len(ips)} IPv6 element(s), no IPv4"
 
-    return _timed("cluster_network_ipv6_only", run)
+    return timed_check("cluster_network_ipv6_only", run)
 
 
 def no_global_ipv4_on_nodes(lab: VmLab, hosts: Sequence[HostPlan] | None = None) -> CheckResult:
@@ -75,7 +64,7 @@ def no_global_ipv4_on_nodes(lab: VmLab, hosts: Sequence[HostPlan] | None = None)
             check.fail_command(f"{gw.name}: uplink address {uplink} missing", res)
         check.summary = f"no IPv4 on {', '.join(seen)}; gateway uplink {uplink}"
 
-    return _timed("no_global_ipv4_on_nodes", run)
+    return timed_check("no_global_ipv4_on_nodes", run)
 
 
 _SHOW = re.compile(r"^(\S+) via (\S+)$")
@@ -125,7 +114,7 @@ def routes_and_sysctls(
         total = sum(_routes_and_sysctls(lab, h, check) for h in chosen)
         check.summary = f"{total} routes and sysctls as rendered on {', '.join(h.name for h in chosen)}"
 
-    return _timed(name, run)
+    return timed_check(name, run)
 
 
 def units(host: HostPlan) -> list[str]:
@@ -153,7 +142,7 @@ def units_active(lab: VmLab, hosts: Sequence[HostPlan] | None = None, name: str 
                 check.fail_command(f"{host.name}: failed units", failed)
         check.summary = f"{count} kube-v6 unit(s) enabled and active, no failed unit"
 
-    return _timed(name, run)
+    return timed_check(name, run)
 
 
 def dns64_nat64(lab: VmLab, hosts: Sequence[HostPlan] | None = None, name: str = "dns64_nat64_egress") -> CheckResult:
@@ -176,7 +165,7 @@ def dns64_nat64(lab: VmLab, hosts: Sequence[HostPlan] | None = None, name: str =
             f"{TEST_NAME} -> {expected}; page fetched through NAT64 from {', '.join(h.name for h in chosen)}"
         )
 
-    return _timed(name, run)
+    return timed_check(name, run)
 
 
 def _guard_counter(lab: VmLab) -> int:
@@ -220,7 +209,7 @@ def nat64_guard(lab: VmLab) -> CheckResult:
             f"{after - before} packet(s); translator saw {tun_after - tun_before}"
         )
 
-    return _timed("nat64_guard_drops_strangers", run)
+    return timed_check("nat64_guard_drops_strangers", run)
 
 
 def reboot_survives(lab: VmLab, names: Sequence[str]) -> CheckResult:
@@ -255,4 +244,4 @@ def reboot_survives(lab: VmLab, names: Sequence[str]) -> CheckResult:
         )
         check.details["reboot_seconds"] = took
 
-    return _timed("reboot_" + "_".join(names), run)
+    return timed_check("reboot_" + "_".join(names), run)

@@ -265,13 +265,19 @@ ERROR_CASES: list[tuple[str, Mutation, str, str]] = [
 
 @pytest.mark.parametrize(("mutate", "key", "reason"), [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_mistake_is_refused_with_key_and_reason(mutate: Mutation, key: str, reason: str) -> None:
+    problems = assert_refused_naming(mutate, key, reason)
+    assert all(p.severity == "error" for p in problems)
+
+
+def assert_refused_naming(mutate: Mutation, key: str, reason: str) -> list[Problem]:
+    """The dev stack changed by `mutate` is refused with a problem on `key` whose message matches `reason`."""
     raw = dev()
     mutate(raw)
     problems = refused(raw)
     matching = [p for p in problems if p.key == key]
     assert matching, f"no problem for {key}; got {[str(p) for p in problems]}"
     assert any(re.search(reason, p.message) for p in matching), [str(p) for p in matching]
-    assert all(p.severity == "error" for p in problems)
+    return problems
 
 
 def test_dev_stack_itself_is_accepted() -> None:
