@@ -221,14 +221,17 @@ def teardown_prefix(prefix: str) -> None:
         NETNS_ETC.rmdir()
 
 
-def cleanup_stale() -> list[str]:
-    """Remove anything `kv6*` an interrupted run left behind; returns what was found."""
+def cleanup_stale(only: str | None = None) -> list[str]:
+    """Remove anything `kv6*` an interrupted run left behind (with `only`, just that lab's prefix,
+    e.g. kv6l: other labs on the machine are left alone); returns what was found."""
     found = list_namespaces()
     prefixes = {ns.split("-", 1)[0] for ns in found}
     if STATE_ROOT.is_dir():
         prefixes |= {p.name for p in STATE_ROOT.iterdir() if p.is_dir() and p.name.startswith(PREFIX)}
     if NETNS_ETC.is_dir():
         prefixes |= {p.name.split("-", 1)[0] for p in NETNS_ETC.iterdir() if p.name.startswith(PREFIX)}
+    if only is not None:
+        prefixes &= {only}
     for prefix in sorted(prefixes):
         teardown_prefix(prefix)
     release_mountpoints()

@@ -17,8 +17,11 @@ from lab.state import STATE_ROOT, cleanup_stale, list_namespaces
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
-# Command-line fragments only lab processes have (the daemons read /etc/kubev6 configs).
-LAB_MARKERS = ("/etc/kubev6/", "lab/webserver.py", "--listen-address=203.0.113.53")
+# This lab only (prefix kv6l): other labs or VM labs may run on the machine and are not ours to judge.
+PREFIX = "kv6l"
+# Command-line fragments only this lab's processes have (its state dir; its daemons read /etc/kubev6
+# configs; its internet's resolver).
+LAB_MARKERS = (f"{STATE_ROOT}/{PREFIX}/", "/etc/kubev6/", "--listen-address=203.0.113.53")
 
 
 def lab_processes() -> list[str]:
@@ -32,19 +35,19 @@ def lab_processes() -> list[str]:
 
 
 def assert_nothing_left() -> None:
-    assert list_namespaces() == []
-    assert not list(Path("/etc/netns").glob("kv6*"))
-    assert not STATE_ROOT.exists() or not any(STATE_ROOT.iterdir())
+    assert list_namespaces(PREFIX + "-") == []
+    assert not list(Path("/etc/netns").glob(f"{PREFIX}-*"))
+    assert not (STATE_ROOT / PREFIX).exists()
     for path in ("/etc/kubev6", "/etc/cni", "/var/lib/cni", "/run/kubev6", "/var/lib/tayga-kubev6"):
         assert not Path(path).exists() or not any(Path(path).iterdir()), path
     assert lab_processes() == []
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout
-    assert "kv6" not in links
+    assert "kv6lab0" not in links  # the lab's only root-namespace link (root access)
 
 
 @pytest.fixture(autouse=True)
 def clean_machine() -> None:
-    cleanup_stale()
+    cleanup_stale(only=PREFIX)
     assert_nothing_left()
 
 
@@ -91,8 +94,8 @@ def test_sigterm_removes_everything() -> None:
 def test_cleanup_stale_after_a_killed_run() -> None:
     """`python -m lab up` leaves the lab running (as a killed run would): cleanup_stale removes it."""
     subprocess.run([sys.executable, "-m", "lab", "up", "--stack", "lab"], cwd=ROOT, check=True, capture_output=True)
-    assert list_namespaces()
-    assert "kv6l" in cleanup_stale()
+    assert list_namespaces(PREFIX + "-")
+    assert cleanup_stale(only=PREFIX) == [PREFIX]
     assert_nothing_left()
 
 
