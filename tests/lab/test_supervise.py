@@ -39,7 +39,7 @@ def in_private_run(shell: str) -> str:
             "sh",
             "-c",
             f"mkdir -p {RUN_DIR} && mount -t tmpfs tmpfs {RUN_DIR} && {shell}",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=60,
