@@ -16,6 +16,7 @@ from config_schemas.versions import artifacts_dir
 from lab.checks import CheckResult, Failure, timed_check
 from lab.shell import run
 from planning.plan import ClusterPlan
+from rendering import kubeadm
 
 
 def _kubectl(kubeconfig: Path, *args: str) -> dict[str, Any]:
@@ -78,8 +79,24 @@ def run_k8s_checks(
                     r.fail(Failure(f"{check}: {verdict}"))
             r.summary = "; ".join(f"{k}: {v}" for k, v in sorted(results.items()))
 
-        return [
+        def pods_in_node_cgroups(r: CheckResult) -> None:
+            # Several kubelets on one host: each node's pods under its own cgroup root, none at the top.
+            hierarchy = Path("/sys/fs/cgroup/pids")
+            for node in plan.nodes:
+                root = hierarchy / kubeadm.cgroup_root(plan, node).lstrip("/")
+                if not (root / "kubepods").is_dir():
+                    r.fail(Failure(f"{node.name}: no kubepods under its cgroup root {root}"))
+            top = hierarchy / "kubepods"
+            stray = [p for p in top.rglob("cgroup.procs") if p.read_text().split()] if top.is_dir() else []
+            if stray:
+                r.fail(Failure(f"processes of pods outside every node's cgroup root: {', '.join(map(str, stray))}"))
+            r.summary = f"pods of {len(plan.nodes)} nodes each under the node's cgroup root"
+
+        checks = [
             timed_check("k8s_nodes_ready", nodes_ready),
             timed_check("k8s_addresses_ipv6_only", addresses_ipv6_only),
             timed_check("k8s_workload_outputs_pass", workloads_pass),
         ]
+        if plan.config.kubernetes.kubelet.cgroup_root_prefix:
+            checks.append(timed_check("k8s_pods_in_node_cgroups", pods_in_node_cgroups))
+        return checks

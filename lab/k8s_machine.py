@@ -33,6 +33,7 @@ K8S_PRIVATE_TARGETS = (
     "/var/lib/kubev6",
     "/var/log/pods",
     "/var/log/containers",
+    "/var/log/kubev6",
     "/run/containerd",
     "/run/kubev6",
     "/run/netns",
@@ -120,3 +121,11 @@ def _rmdir(path: Path) -> None:
             return
         except OSError:
             time.sleep(0.05)  # tasks may take a moment to leave
+
+
+def remove_empty_cgroups(name: str) -> None:
+    """`/<name>` in every hierarchy, deepest first, where no process is left (rmdir refuses otherwise)."""
+    for hierarchy in cgroup_hierarchies(with_unified=True):
+        for cgroup in _cgroups_under(hierarchy / name):
+            with contextlib.suppress(OSError):
+                cgroup.rmdir()

@@ -197,13 +197,15 @@ def teardown_prefix(prefix: str) -> None:
     # Kubernetes machines: first the daemons in the hosts' namespaces (kubelet, containerd and the
     # shims would restart containers), then the containers, which run in network namespaces of
     # their own and are found by the node's cgroup root.
-    from lab.k8s_machine import remove_cgroup_root  # k8s_machine imports this module
+    from lab.k8s_machine import remove_cgroup_root, remove_empty_cgroups  # k8s_machine imports this module
 
     if state.cgroup_roots():
         for ns in list_namespaces(prefix + "-"):
             stop_namespace_processes(ns)
         for name in state.cgroup_roots():
             remove_cgroup_root(name)
+        # A kubelet that starts before kubeadm wrote its flags makes an empty top-level kubepods tree.
+        remove_empty_cgroups("kubepods")
     for pid in state.pids().values():
         # Only processes inside one of our namespaces: a recycled pid elsewhere is not ours.
         ns = pid_namespace(pid) if _alive(pid) else None

@@ -32,6 +32,7 @@ MIRROR_BIN_DIR = "/usr/local/bin"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 RUN_DIR = gateway.RUN_DIR
 RUNTIME_FRESH = "/etc/kubev6/runtime-fresh"
+LOG_DIR = "/var/log/kubev6"  # the supervised daemons' logs
 # The nftables tables before the first `up`: what kube-proxy adds is removed on delete.
 NFT_TABLES_BEFORE = "/etc/kubev6/nft-tables-before"
 RUNTIME_STATE_DIRS = (
@@ -99,6 +100,10 @@ def kubelet_run_script() -> RenderedFile:
 # kube-v6: the kubelet as kubeadm's 10-kubeadm.conf runs it (flags from kubeadm and /etc/default).
 KUBELET_KUBEADM_ARGS=""
 KUBELET_EXTRA_ARGS=""
+# kubeadm writes config.yaml and kubeadm-flags.env, then restarts the kubelet through systemd. A
+# supervisor loop restarts it on its own: never start between the two writes (join writes the config
+# first), or the kubelet runs without kubeadm's flags (seen: a node's pods outside its cgroup root).
+if [ -f /var/lib/kubelet/config.yaml ] && [ ! -f /var/lib/kubelet/kubeadm-flags.env ]; then exit 1; fi
 [ ! -f /var/lib/kubelet/kubeadm-flags.env ] || . /var/lib/kubelet/kubeadm-flags.env
 [ ! -f /etc/default/kubelet ] || . /etc/default/kubelet
 exec kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
@@ -124,9 +129,9 @@ running() {{ [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }}
 case $action in
   start)
     running && exit 0
-    mkdir -p {RUN_DIR}
+    mkdir -p {RUN_DIR} {LOG_DIR}
     PATH={MIRROR_BIN_DIR}:/etc/kubev6:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\
-      >>/var/log/kubev6-$name.log 2>&1 </dev/null &
+      >>{LOG_DIR}/$name.log 2>&1 </dev/null &
     echo $! > "$pidfile"
     ;;
   stop)
@@ -275,5 +280,6 @@ def uninstall_commands(plan: ClusterPlan, content: MirrorContent | None = None) 
         *stop,
         # The runtime's and kubelet's state, where this step started them on a fresh machine.
         f"if [ -e {RUNTIME_FRESH} ]; then rm -rf {' '.join(f'{d}/*' for d in RUNTIME_STATE_DIRS)}; fi",
-        f"rm -f {RUNTIME_FRESH} {NFT_TABLES_BEFORE} /var/log/kubev6-containerd.log /var/log/kubev6-kubelet.log",
+        f"rm -f {RUNTIME_FRESH} {NFT_TABLES_BEFORE} {LOG_DIR}/containerd.log {LOG_DIR}/kubelet.log",
+        f"rmdir {LOG_DIR} 2>/dev/null",
     ]
