@@ -14,6 +14,7 @@ stopped. `up`, `check` and `down` may run in different processes: what they need
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -35,6 +36,7 @@ from vmlab.hostside import State, Stranger, TestServer
 
 STACK = "vmlab"
 STATE_DIR = ROOT / ".state" / "vmlab"
+LIBVIRT_QEMU_LOGS = Path("/var/log/libvirt/qemu")
 
 
 class VmLab:
@@ -194,11 +196,15 @@ class VmLab:
             self.log(f"pulumi destroy: {_changes(result)} in {result.seconds:.1f}s")
             run.remove()
             self.state.update(deployed=None)
+        self._keep_domain_logs()
         left = self.leftovers()
         for what in left:
             errors.append(f"left behind: {what}")
         if not left:
-            self.log("libvirt holds no domain, network, pool or volume of the stack; no pool folder, no bridge")
+            self.log(
+                "libvirt holds no domain, network, pool or volume of the stack; no pool folder, bridge or "
+                "domain log (moved to .state/vmlab/logs)"
+            )
         pids = self.state.load().get("libvirtd", [])
         if pids:
             libvirtd.stop(pids)
@@ -210,6 +216,20 @@ class VmLab:
             self.state.update(kvm_device=None)
             self.log(f"/dev/kvm: restored to uid {previous['uid']} gid {previous['gid']} mode {previous['mode']:o}")
         return errors
+
+    def _domain_logs(self) -> list[Path]:
+        """QEMU's log per domain, which libvirt keeps after the domain is gone."""
+        return [
+            LIBVIRT_QEMU_LOGS / f"{name}.log" for key, name in self.infra_names().items() if key.startswith("domain:")
+        ]
+
+    def _keep_domain_logs(self) -> None:
+        """Into the lab's state folder (the last run's, for a look), so nothing stays in /var/log."""
+        logs = self.state_dir / "logs"
+        for log in self._domain_logs():
+            if log.exists():
+                logs.mkdir(parents=True, exist_ok=True)
+                shutil.move(log, logs / f"libvirt-{log.name}")
 
     def leftovers(self) -> list[str]:
         """Anything of the stack still in libvirt or on disk (libvirtd must answer for the first part)."""
@@ -230,6 +250,7 @@ class VmLab:
         for bridge in (self.platform.cluster_bridge, self.platform.uplink_bridge):
             if Path(f"/sys/class/net/{bridge}").exists():
                 left.append(f"bridge {bridge}")
+        left += [f"file {log}" for log in self._domain_logs() if log.exists()]
         return left
 
 
