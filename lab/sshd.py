@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from lab.internet import wait_listening
 from lab.shell import HostExec
@@ -76,7 +75,3 @@ def start_sshds(plan: ClusterPlan, execs: dict[str, HostExec], state: LabState) 
     for host in plan.hosts:
         wait_listening(execs[host.name], "tcp", host.address, PORT, 10)
     return key
-
-
-def private_key_path(state: LabState) -> Path:
-    return state.path("ssh", "id")

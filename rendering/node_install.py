@@ -16,7 +16,8 @@ from config_schemas.versions import PAUSE_VERSION
 from planning.plan import ClusterPlan, HostPlan
 from rendering import gateway
 from rendering.files import RenderedFile
-from rendering.systemd import unit_file
+from rendering.packages import debian_packages
+from rendering.systemd import systemd_or, unit_file
 
 CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
 KUBELET_DEFAULTS_PATH = "/etc/default/kubelet"
@@ -164,27 +165,6 @@ def apt_source(plan: ClusterPlan) -> RenderedFile:
     return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(plan)} /\n")
 
 
-def _systemd_or(systemd: str, direct: str) -> str:
-    return f"if [ -d /run/systemd/system ]; then {systemd}; else {direct}; fi"
-
-
-def _debian_packages(mirror: bool) -> list[str]:
-    """The OS packages (containerd, runc, CNI plugins...): installed from Debian online; air-gapped
-    nodes must have them in their image (nothing is fetched from the internet), else a clear error."""
-    missing = (
-        f"missing=$(for p in {' '.join(DEBIAN_PACKAGES)}; do dpkg-query -W -f='${{Status}}' $p 2>/dev/null "
-        '| grep -q "install ok installed" || echo $p; done)'
-    )
-    if mirror:
-        return [
-            missing,
-            'if [ -n "$missing" ]; then echo "kube-v6: Debian packages missing on this air-gapped node (its image must '
-            'have them): $missing" >&2; exit 1; fi',
-        ]
-    install = "apt-get update -q && apt-get install -y -q $missing gpg"
-    return [missing, f'if [ -n "$missing" ]; then {install}; fi']
-
-
 def _online_kubernetes(plan: ClusterPlan) -> list[str]:
     version = plan.config.kubernetes.version
     pkgs = " ".join(f"{p}={version}-*" for p in MIRROR_BINARIES)
@@ -231,7 +211,8 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     mirror = plan.config.kubernetes.artifacts == "mirror"
     if mirror and content is None:
         raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
-    lines = ["export DEBIAN_FRONTEND=noninteractive", *_debian_packages(mirror)]
+    packages = debian_packages(DEBIAN_PACKAGES, air_gapped=mirror, extra_online="gpg")
+    lines = ["export DEBIAN_FRONTEND=noninteractive", *packages]
     # A runtime that never ran before (no containerd metadata yet): its state is ours to remove on delete.
     lines += [
         f"[ -e {RUNTIME_FRESH} ] || [ -e /var/lib/containerd/io.containerd.metadata.v1.bolt ] || "
@@ -243,7 +224,7 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
         'if [ -n "$(tail -n +2 /proc/swaps)" ]; then swapoff -a; fi',
         "if grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then sed -i '/\\sswap\\s/ s/^[^#]/#&/' /etc/fstab; fi",
-        _systemd_or(
+        systemd_or(
             "systemctl daemon-reload && systemctl enable containerd && systemctl restart containerd",
             f"{SUPERVISE_PATH} start containerd containerd --config {CONTAINERD_CONFIG_PATH}",
         ),
@@ -251,7 +232,7 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
     if mirror and content:
         lines += _import_images(plan, content)
     direct = f"{SUPERVISE_PATH} start kubelet kubelet.sh"
-    lines.append(_systemd_or("systemctl enable kubelet && systemctl restart kubelet", direct))
+    lines.append(systemd_or("systemctl enable kubelet && systemctl restart kubelet", direct))
     return lines
 
 
@@ -267,11 +248,11 @@ def install_files(plan: ClusterPlan, node: HostPlan) -> list[RenderedFile]:
 def uninstall_commands(plan: ClusterPlan, content: MirrorContent | None = None) -> list[str]:
     """Stop what the step started, remove what it installed (the machine's Debian packages stay)."""
     mirror = plan.config.kubernetes.artifacts == "mirror" and content is not None
-    stop = [_systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet")]
+    stop = [systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet")]
     if mirror:
         # The imported images, while containerd still runs; then the binaries.
         stop.append("ctr -n k8s.io images ls -q | grep -v '^sha256:' | xargs -r ctr -n k8s.io images rm >/dev/null")
-    stop.append(_systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
+    stop.append(systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
     if mirror and content is not None:
         stop += [f"rm -f {MIRROR_BIN_DIR}/{b}" for b in content.binaries]
     else:

@@ -12,6 +12,8 @@ from planning.plan import ClusterPlan, HostPlan
 from rendering import cni, gateway, host_network, kubeadm, mirror, node_install
 from rendering.files import install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
+from rendering.packages import debian_packages
+from rendering.systemd import systemd_or
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,7 @@ class Step:
 
 def _systemd_or(unit: str, direct: str) -> str:
     """Enable a unit where systemd runs; elsewhere (the namespace lab) act directly."""
-    return (
-        f"if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable {unit}; "
-        f"systemctl restart {unit}; else {direct}; fi"
-    )
+    return systemd_or(f"systemctl daemon-reload; systemctl enable {unit}; systemctl restart {unit}", direct)
 
 
 def _load_modules(names: list[str]) -> list[str]:
@@ -122,22 +121,18 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     """The translator and resolver packages (Debian names) and nftables."""
     nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.config.gateway.nat64.engine]
     dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.config.gateway.dns64.engine]
-    packages = f"nftables {nat64} {dns64}" + (" python3 curl" if plan.config.kubernetes.artifacts == "mirror" else "")
-    missing = (
-        f"missing=$(for p in {packages}; do dpkg-query -W -f='${{Status}}' $p 2>/dev/null "
-        '| grep -q "install ok installed" || echo $p; done)\n'
-    )
-    if plan.config.kubernetes.artifacts == "mirror":
-        # Air-gapped: nothing is fetched; the gateway's image must have them (the mirror serves with python3).
-        install = 'if [ -n "$missing" ]; then echo "kube-v6: missing on the gateway: $missing" >&2; exit 1; fi\n'
-    else:
-        install = 'if [ -n "$missing" ]; then apt-get update -q && apt-get install -y -q $missing; fi\n'
-    create = (
-        "set -eu\nexport DEBIAN_FRONTEND=noninteractive\n"
-        + missing
-        + install
-        # The project runs its own resolver instance (kubev6-dns64.service).
-        + f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true\n"
+    mirror = plan.config.kubernetes.artifacts == "mirror"
+    # Air-gapped, the mirror's server is python3.
+    packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
+    create = "\n".join(
+        [
+            "set -eu",
+            "export DEBIAN_FRONTEND=noninteractive",
+            *debian_packages(packages, air_gapped=mirror),
+            # The project runs its own resolver instance (kubev6-dns64.service).
+            f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true",
+            "",
+        ]
     )
     return Step(create, "true\n")
 

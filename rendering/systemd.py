@@ -44,3 +44,8 @@ def shared_runtime_directory(run_dir: str) -> dict[str, str]:
     if not run_dir.startswith("/run/"):
         raise ValueError(f"{run_dir}: RuntimeDirectory= is under /run")
     return {"RuntimeDirectory": run_dir.removeprefix("/run/"), "RuntimeDirectoryPreserve": "yes"}
+
+
+def systemd_or(systemd: str, direct: str) -> str:
+    """`systemd` where systemd is the init system; elsewhere (namespace machines) `direct`."""
+    return f"if [ -d /run/systemd/system ]; then {systemd}; else {direct}; fi"

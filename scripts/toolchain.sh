@@ -3,8 +3,8 @@
 # plugin by the exact version the Python SDK reports, and offline it cannot fetch another one).
 # Idempotent; a second run takes about a second. In order of preference:
 #   1. a `pulumi` of the pinned version already on PATH is used as it is;
-#   2. an offline bundle folder named by KUBEV6_PULUMI_BUNDLE, default ../shared/pulumi-bundle if
-#      present (Pulumi's release archive layout, checked against its SHA256SUMS): the CLI goes to .tools/pulumi/bin/, plugins via --file;
+#   2. an offline bundle folder named by KUBEV6_PULUMI_BUNDLE, default ../shared/pulumi-bundle or
+#      /work/shared/pulumi-bundle if present (Pulumi's release archive layout, checked against SHA256SUMS): the CLI goes to .tools/pulumi/bin/, plugins via --file;
 #   3. online: Pulumi's installer at the pinned version, then `pulumi plugin install`.
 # Plugins go to $PULUMI_HOME/plugins (default ~/.pulumi). Prints the CLI's folder on stdout.
 set -euo pipefail
@@ -18,9 +18,12 @@ for name in "${!PLUGINS[@]}"; do
   [[ -n "${PLUGINS[$name]}" ]] || { echo "toolchain: requirements.txt pins no pulumi-$name" >&2; exit 1; }
 done
 export PULUMI_SKIP_UPDATE_CHECK=1
-# The offline bundle: named by the caller, else the one next to this clone if there is one.
-if [[ -z "${KUBEV6_PULUMI_BUNDLE:-}" && -f "$ROOT/../shared/pulumi-bundle/SHA256SUMS" ]]; then
-  KUBEV6_PULUMI_BUNDLE="$(cd "$ROOT/../shared/pulumi-bundle" && pwd)"
+# The offline bundle: named by the caller, else the one next to this clone or this workplace's
+# shared folder, if there is one.
+if [[ -z "${KUBEV6_PULUMI_BUNDLE:-}" ]]; then
+  for candidate in "$ROOT/../shared/pulumi-bundle" /work/shared/pulumi-bundle; do
+    if [[ -f "$candidate/SHA256SUMS" ]]; then KUBEV6_PULUMI_BUNDLE="$(cd "$candidate" && pwd)"; break; fi
+  done
 fi
 
 version_of() { "$1" version 2>/dev/null | tr -d 'v'; }

@@ -24,7 +24,7 @@ def test_mirror_nodes_and_gateway_never_run_apt_and_install_from_the_gateway() -
         assert f"{mirror}/bin/{binary}" in step.create
     for image in CONTENT.images:
         assert f"{mirror}/images/{image} | ctr -n k8s.io images import" in step.create
-    assert "missing on this air-gapped node" in step.create
+    assert "missing on this air-gapped host" in step.create and "missing on this air-gapped host" in gateway.create
 
 
 def test_online_nodes_install_from_the_package_repositories() -> None:
