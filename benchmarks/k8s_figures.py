@@ -28,7 +28,6 @@ from engine import OpResult, engine_env
 from lab.engine_lab import engine_lab_session
 from lab.k8s_machine import cgroup_root_pids
 from lab.shell import HostExec
-from rendering import kubeadm
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "lab-k8s"
@@ -126,7 +125,7 @@ def main() -> int:
                          str(m2.address))  # fmt: skip
             pods = {}
             for minion in (m1, m2):
-                root = kubeadm.cgroup_root(plan, minion).lstrip("/")
+                root = plan.kubeadm.cgroup_root(minion.name).lstrip("/")
                 pids = [p for p in cgroup_root_pids(root) if _comm(p) == "agnhost"]
                 pods[minion.name] = pids[0]
             server = PodNet("pod-on-" + m2.name, pid=pods[m2.name])

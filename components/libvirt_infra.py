@@ -96,8 +96,10 @@ class LibvirtInfra(pulumi.ComponentResource):
             f"{host.name}-cloud-init",
             name=f"{host.name}-cloud-init.iso",
             pool=self.pool.name,
-            user_data=public_key.apply(lambda key: user_data(plan, host, key, plan.config.ssh.user)),
-            network_config=network_config(plan, host),
+            user_data=public_key.apply(lambda key: user_data(host, key, plan.config.ssh.user)),
+            network_config=network_config(
+                host, plan.cluster_interface, plan.node_prefix.prefixlen, plan.nameserver(host), plan.uplink
+            ),
             opts=opts,
         )
         cluster_if = plan.config.network.cluster_interface

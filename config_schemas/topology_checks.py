@@ -13,6 +13,7 @@ import netaddr
 
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
 from config_schemas.problems import Problem, key
+from planning.addresses import bridge_host_address, derived_pod_subnet, tayga_ipv6_address, uplink_next_hop
 
 RFC6052_LENGTHS = (32, 40, 48, 56, 64, 96)
 MAX_SERVICE_PREFIX = 108  # kube-apiserver refuses larger IPv6 service ranges
@@ -25,29 +26,6 @@ class HostRoute:
 
     destination: netaddr.IPNetwork
     device: str
-
-
-def derived_pod_subnet(cfg: ClusterConfig, index: int) -> netaddr.IPNetwork | None:
-    """The pod /64 of node `index`: explicit, or the supernet's /64 numbered by the
-    node address's host part (fd00::101 -> 0x101th /64), stable when nodes are added."""
-    node = cfg.nodes[index]
-    if node.pod_subnet is not None:
-        return node.pod_subnet
-    supernet = cfg.network.pod_supernet
-    host_part = int(node.address) - int(cfg.network.node_prefix.network)
-    if supernet.prefixlen > 64 or not 0 <= host_part < 2 ** (64 - supernet.prefixlen):
-        return None
-    return netaddr.IPNetwork((int(supernet.network) + (host_part << 64), 64), version=6)
-
-
-def tayga_ipv6_address(cfg: ClusterConfig) -> netaddr.IPAddress | None:
-    """TAYGA's own IPv6 address, when the config must give it one: TAYGA cannot map its IPv4
-    address into the well-known prefix, so it takes the node network's last-but-one address,
-    which no host may use. With a network-specific prefix it derives its address inside the
-    NAT64 prefix (None here), which no host can have (the prefixes do not overlap)."""
-    if cfg.gateway.nat64.engine == "tayga" and cfg.network.nat64_prefix == WELL_KNOWN_NAT64_PREFIX:
-        return cfg.network.node_prefix[-2]
-    return None
 
 
 def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) -> list[Problem]:
@@ -218,7 +196,7 @@ def _check_uplink(cfg: ClusterConfig) -> Iterable[Problem]:
     if gw.uplink_gateway is not None:
         where, hop, what = key("gateway", "uplinkGateway"), gw.uplink_gateway, f"{gw.uplink_gateway}"
     else:
-        hop = netaddr.IPAddress(subnet.first + 1)
+        hop = uplink_next_hop(gw)
         where = key("gateway", "uplinkAddress")
         what = f"the default gateway.uplinkGateway {hop} (the uplink network's address + 1)"
     reason = None
@@ -268,7 +246,7 @@ def _check_platform(cfg: ClusterConfig) -> Iterable[Problem]:
                 key("gateway", "uplinkAddress"),
                 f"{gw.uplink_address.ip} is the libvirt host's own address on the uplink",
             )
-        host_side = cfg.network.node_prefix[1]  # libvirt gives the bridge the prefix's first address
+        host_side = bridge_host_address(cfg.network.node_prefix)
         for where, address in [(("gateway", "address"), cfg.gateway.address)] + [
             (("nodes", i, "address"), n.address) for i, n in enumerate(cfg.nodes)
         ]:

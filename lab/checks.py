@@ -412,7 +412,7 @@ def sysctls_applied(lab: Lab) -> CheckResult:
     check = CheckResult("rendered_sysctls_applied")
     count = 0
     for host in lab.plan.hosts:
-        wanted = host_network.sysctls(lab.plan, host)
+        wanted = host_network.sysctls(host)
         res = lab.execs[host.name].run(["sysctl", *wanted], check=False)
         got = dict(line.split(" = ", 1) for line in res.stdout.splitlines() if " = " in line)
         for key, value in wanted.items():

@@ -16,7 +16,6 @@ from config_schemas.versions import artifacts_dir
 from lab.checks import CheckResult, Failure, timed_check
 from lab.shell import run
 from planning.plan import ClusterPlan
-from rendering import kubeadm
 
 
 def _kubectl(kubeconfig: Path, *args: str) -> dict[str, Any]:
@@ -83,7 +82,7 @@ def run_k8s_checks(
             # Several kubelets on one host: each node's pods under its own cgroup root, none at the top.
             hierarchy = Path("/sys/fs/cgroup/pids")
             for node in plan.nodes:
-                root = hierarchy / kubeadm.cgroup_root(plan, node).lstrip("/")
+                root = hierarchy / plan.kubeadm.cgroup_root(node.name).lstrip("/")
                 if not (root / "kubepods").is_dir():
                     r.fail(Failure(f"{node.name}: no kubepods under its cgroup root {root}"))
             top = hierarchy / "kubepods"

@@ -41,24 +41,24 @@ MODULE_EVIDENCE = {
 def host_files(plan: ClusterPlan, host: HostPlan) -> list[RenderedFile]:
     """The rendered files the lab installs on `host` (systemd units are not used here)."""
     files = [
-        host_network.sysctl_file(plan, host),
-        host_network.modules_file(plan, host),
-        host_network.routes_script(plan, host),
-        host_network.resolv_conf(plan, host),
-        host_network.hosts_file(plan, host),
+        host_network.sysctl_file(host),
+        host_network.modules_file(host, plan.nat64.engine),
+        host_network.routes_script(host, plan.cluster_interface),
+        host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
+        host_network.hosts_file(plan.hosts),
     ]
     if host.role == "gateway":
         if plan.config.gateway.nat64.engine != "tayga":
             raise ValueError("the lab runs TAYGA only: Jool needs its kernel module, which this machine cannot load")
         files += [
-            gateway.tayga_conf(plan),
-            gateway.guard_ruleset(plan),
-            gateway.nat64_script(plan),
-            gateway.dns64_conf(plan),
-            gateway.dns64_script(plan),
+            gateway.tayga_conf(plan.nat64),
+            gateway.guard_ruleset(plan.nat64),
+            gateway.nat64_script(plan.nat64),
+            gateway.dns64_conf(plan.dns64),
+            gateway.dns64_script(plan.dns64),
         ]
     else:
-        files.append(cni.conflist_file(plan, host))
+        files.append(cni.conflist_file(host))
     return files
 
 
@@ -76,13 +76,13 @@ def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
         # rendered cni step makes where containerd looks.
         return ["/var/lib/cni", cni.CONTAINERD_PLUGIN_DIR]
     targets = [gateway.RUN_DIR]
-    tayga = re.search(r"^data-dir (\S+)", gateway.tayga_conf(plan).content, re.M)
+    tayga = re.search(r"^data-dir (\S+)", gateway.tayga_conf(plan.nat64).content, re.M)
     if tayga:
         targets.append(tayga.group(1))
     if plan.config.stages.install and plan.config.kubernetes.artifacts == "mirror":
         targets.append(mirror.MIRROR_DIR.rsplit("/", 1)[0])  # /var/lib/kubev6: the mirror's files
     if plan.config.gateway.dns64.engine == "bind9":
-        named = re.search(r'directory "([^"]+)"', gateway.named_conf(plan).content)
+        named = re.search(r'directory "([^"]+)"', gateway.named_conf(plan.dns64).content)
         if named:
             targets.append(named.group(1))
     return targets

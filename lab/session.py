@@ -32,7 +32,7 @@ from lab.shell import HostExec
 from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
 from lab.topology import Topology
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import gateway, host_network, kubeadm
+from rendering import gateway, host_network
 
 NODE_PORT = 8080
 
@@ -110,7 +110,7 @@ class Lab:
             # Several kubelets on one host: each node's pods under a cgroup root of its own.
             if self.plan.config.kubernetes.kubelet.cgroup_root_prefix and self.plan.config.stages.install:
                 for node in self.plan.nodes:
-                    name = kubeadm.cgroup_root(self.plan, node).lstrip("/")
+                    name = self.plan.kubeadm.cgroup_root(node.name).lstrip("/")
                     self.state.record_cgroup_root(name)
                     create_cgroup_root(name)
 

@@ -1,5 +1,25 @@
-"""Addresses, pod subnets and route tables: pure functions of the validated config."""
+"""Addresses, pod subnets, route tables and derived settings: pure functions of the validated config."""
 
-from planning.plan import ClusterPlan, HostPlan, Route, make_plan
+from planning.plan import (
+    ClusterPlan,
+    Dns64Plan,
+    HostPlan,
+    KubeadmPlan,
+    MirrorPlan,
+    Nat64Plan,
+    Route,
+    UplinkPlan,
+    make_plan,
+)
 
-__all__ = ["ClusterPlan", "HostPlan", "Route", "make_plan"]
+__all__ = [
+    "ClusterPlan",
+    "Dns64Plan",
+    "HostPlan",
+    "KubeadmPlan",
+    "MirrorPlan",
+    "Nat64Plan",
+    "Route",
+    "UplinkPlan",
+    "make_plan",
+]

@@ -1,7 +1,9 @@
-"""The cluster plan: every address, pod subnet and route, derived once from the config.
+"""The cluster plan: every address, pod subnet, route and derived setting, decided once from the config.
 
-Renderers, components and the network lab all read this plan; nothing else decides an
-address.
+Renderers, components and the labs read this plan; nothing else decides an address. The
+derivations themselves live in `planning.addresses`, which the config checks call too. Each
+renderer gets the typed sub-plan it needs (`Nat64Plan`, `Dns64Plan`, `UplinkPlan`, `MirrorPlan`,
+`KubeadmPlan`, a `HostPlan`), never the whole config.
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ from typing import Literal
 
 import netaddr
 
-from config_schemas.model import ClusterConfig
-from config_schemas.topology_checks import derived_pod_subnet, tayga_ipv6_address
+from config_schemas.model import ClusterConfig, KubernetesConfig, StagesConfig
+from planning.addresses import (
+    api_endpoint,
+    bridge_host_address,
+    derived_pod_subnet,
+    dns_service_ip,
+    tayga_ipv4_address,
+    tayga_ipv6_address,
+    uplink_next_hop,
+)
 
 Role = Literal["gateway", "master", "minion"]
 DEFAULT = netaddr.IPNetwork("::/0")
@@ -45,6 +55,73 @@ class HostPlan:
 
 
 @dataclass(frozen=True)
+class Nat64Plan:
+    """The translator on the gateway and the guard in front of it."""
+
+    engine: Literal["jool", "tayga"]
+    gateway_name: str
+    prefix: netaddr.IPNetwork
+    ipv4_pool: netaddr.IPNetwork
+    tayga_ipv4: netaddr.IPAddress
+    tayga_ipv6: netaddr.IPAddress | None  # only with TAYGA and the well-known prefix
+    sources: tuple[netaddr.IPNetwork, ...]  # the only sources it serves: not an open relay
+    uplink_interface: str
+
+
+@dataclass(frozen=True)
+class Dns64Plan:
+    """The gateway's resolver: synthesises AAAA records in the NAT64 prefix for the cluster only."""
+
+    engine: Literal["unbound", "bind9"]
+    gateway_name: str
+    listen: netaddr.IPAddress
+    prefix: netaddr.IPNetwork
+    clients: tuple[str, ...]
+    upstream: tuple[netaddr.IPAddress, ...]
+    local_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UplinkPlan:
+    """The gateway's IPv4 side, where the platform configures it (libvirt's cloud-init)."""
+
+    interface: str
+    address: netaddr.IPNetwork  # address/prefixlen
+    next_hop: netaddr.IPAddress
+
+
+@dataclass(frozen=True)
+class MirrorPlan:
+    """Where the gateway serves the Kubernetes artifacts (kubernetes.artifacts: mirror)."""
+
+    gateway_name: str
+    address: netaddr.IPAddress
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://[{self.address}]:{self.port}"
+
+
+@dataclass(frozen=True)
+class KubeadmPlan:
+    """What kubeadm, the kubelet and the node runtime are configured with: the `kubernetes`
+    config section as given, plus the cluster's derived addresses."""
+
+    kubernetes: KubernetesConfig
+    api_endpoint: str
+    service_subnet: netaddr.IPNetwork
+    pod_supernet: netaddr.IPNetwork
+    dns_domain: str
+    dns_service_ip: netaddr.IPAddress
+
+    def cgroup_root(self, node_name: str) -> str | None:
+        """The node's own cgroup root (kubelet --cgroup-root) when several kubelets share a host."""
+        prefix = self.kubernetes.kubelet.cgroup_root_prefix
+        return None if prefix is None else f"{prefix}-{node_name}"
+
+
+@dataclass(frozen=True)
 class ClusterPlan:
     config: ClusterConfig
     node_prefix: netaddr.IPNetwork
@@ -52,8 +129,16 @@ class ClusterPlan:
     service_subnet: netaddr.IPNetwork
     nat64_prefix: netaddr.IPNetwork
     dns_service_ip: netaddr.IPAddress
+    cluster_interface: str
+    bridge_host_address: netaddr.IPAddress  # this machine's, on a local cluster bridge
     gateway: HostPlan
     nodes: tuple[HostPlan, ...]  # Kubernetes nodes, master first, in config order otherwise
+    nat64: Nat64Plan
+    dns64: Dns64Plan
+    uplink: UplinkPlan | None
+    mirror: MirrorPlan
+    kubeadm: KubeadmPlan
+    stages: StagesConfig
 
     @property
     def master(self) -> HostPlan:
@@ -70,59 +155,99 @@ class ClusterPlan:
 
     @property
     def api_endpoint(self) -> str:
-        """host:port with the IPv6 literal bracketed (quote it in YAML, kubeadm#3101)."""
-        return f"[{self.master.address}]:6443"
-
-    @property
-    def tayga_ipv6_address(self) -> netaddr.IPAddress | None:
-        """TAYGA's own IPv6 address when it needs one of the node network (the config checks keep
-        hosts off it)."""
-        return tayga_ipv6_address(self.config)
+        return self.kubeadm.api_endpoint
 
     @property
     def translator_sources(self) -> tuple[netaddr.IPNetwork, ...]:
-        """The only sources the NAT64 translator serves: not an open relay."""
-        return (self.node_prefix, self.pod_supernet)
+        return self.nat64.sources
+
+    def nameserver(self, host: HostPlan) -> netaddr.IPAddress:
+        """Nodes ask the gateway's DNS64; the gateway asks itself."""
+        return netaddr.IPAddress("::1") if host.role == "gateway" else self.gateway.address
 
     def host(self, name: str) -> HostPlan:
         return next(h for h in self.hosts if h.name == name)
 
 
+def _routes(
+    cfg: ClusterConfig, pod_subnets: list[netaddr.IPNetwork]
+) -> tuple[tuple[Route, ...], list[tuple[Route, ...]]]:
+    """The gateway's routes (every pod /64 to its node) and each node's (every other pod /64, NAT64, default)."""
+    net, gw = cfg.network, cfg.gateway
+    pods = [Route(s, n.address, f"pods of {n.name}") for n, s in zip(cfg.nodes, pod_subnets, strict=True)]
+    tail = [Route(net.nat64_prefix, gw.address, "NAT64")]
+    if net.default_route_via_gateway:
+        tail.append(Route(DEFAULT, gw.address, "default"))
+    nodes = [tuple(pods[:i] + pods[i + 1 :] + tail) for i in range(len(pods))]
+    return tuple(pods), nodes
+
+
 def make_plan(cfg: ClusterConfig) -> ClusterPlan:
     """Derive the plan; `cfg` must already have passed `check_topology`."""
-    net = cfg.network
-    gw = cfg.gateway
-    pod_subnets = [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
-    if any(s is None for s in pod_subnets):
+    net, gw = cfg.network, cfg.gateway
+    subnets = [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
+    pod_subnets = [s for s in subnets if s is not None]
+    if len(pod_subnets) != len(subnets):
         raise ValueError("make_plan needs a config that passed check_topology")
 
-    gateway_routes = tuple(
-        Route(subnet, node.address, f"pods of {node.name}") for node, subnet in zip(cfg.nodes, pod_subnets, strict=True)
-    )
+    gateway_routes, node_routes = _routes(cfg, pod_subnets)
     gateway = HostPlan(gw.name, "gateway", gw.address, gw.host or str(gw.address), None, gateway_routes)
-
-    nodes = []
-    for i, node in enumerate(cfg.nodes):
-        routes = [
-            Route(subnet, other.address, f"pods of {other.name}")
-            for j, (other, subnet) in enumerate(zip(cfg.nodes, pod_subnets, strict=True))
-            if j != i
-        ]
-        routes.append(Route(net.nat64_prefix, gw.address, "NAT64"))
-        if net.default_route_via_gateway:
-            routes.append(Route(DEFAULT, gw.address, "default"))
-        nodes.append(
-            HostPlan(node.name, node.role, node.address, node.host or str(node.address), pod_subnets[i], tuple(routes))
-        )
+    nodes = [
+        HostPlan(n.name, n.role, n.address, n.host or str(n.address), subnet, routes)
+        for n, subnet, routes in zip(cfg.nodes, pod_subnets, node_routes, strict=True)
+    ]
     nodes.sort(key=lambda n: n.role != "master")  # stable: master first, then config order
+    master = nodes[0]  # check_topology requires exactly one
 
+    sources = (net.node_prefix, net.pod_supernet)
+    nat64 = Nat64Plan(
+        engine=gw.nat64.engine,
+        gateway_name=gw.name,
+        prefix=net.nat64_prefix,
+        ipv4_pool=gw.nat64.ipv4_pool,
+        tayga_ipv4=tayga_ipv4_address(gw.nat64.ipv4_pool),
+        tayga_ipv6=tayga_ipv6_address(cfg),
+        sources=sources,
+        uplink_interface=gw.uplink_interface,
+    )
+    dns64 = Dns64Plan(
+        engine=gw.dns64.engine,
+        gateway_name=gw.name,
+        listen=gw.address,
+        prefix=net.nat64_prefix,
+        clients=("::1", *(str(p) for p in sources)),
+        upstream=tuple(gw.dns64.upstream),
+        local_zones=tuple(gw.dns64.local_zones),
+    )
+    next_hop = uplink_next_hop(gw)
+    uplink = (
+        UplinkPlan(gw.uplink_interface, gw.uplink_address, next_hop)
+        if gw.uplink_address is not None and next_hop is not None
+        else None
+    )
+    kubeadm = KubeadmPlan(
+        kubernetes=cfg.kubernetes,
+        api_endpoint=api_endpoint(master.address),
+        service_subnet=net.service_subnet,
+        pod_supernet=net.pod_supernet,
+        dns_domain=net.dns_domain,
+        dns_service_ip=dns_service_ip(net.service_subnet),
+    )
     return ClusterPlan(
         config=cfg,
         node_prefix=net.node_prefix,
         pod_supernet=net.pod_supernet,
         service_subnet=net.service_subnet,
         nat64_prefix=net.nat64_prefix,
-        dns_service_ip=net.service_subnet[10],
+        dns_service_ip=kubeadm.dns_service_ip,
+        cluster_interface=net.cluster_interface,
+        bridge_host_address=bridge_host_address(net.node_prefix),
         gateway=gateway,
         nodes=tuple(nodes),
+        nat64=nat64,
+        dns64=dns64,
+        uplink=uplink,
+        mirror=MirrorPlan(gw.name, gw.address, cfg.kubernetes.mirror.port),
+        kubeadm=kubeadm,
+        stages=cfg.stages,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+import netaddr
 import yaml
 
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan, UplinkPlan
 
 
 def mac_address(host: HostPlan, interface: str) -> str:
@@ -15,7 +16,7 @@ def mac_address(host: HostPlan, interface: str) -> str:
     return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
-def user_data(plan: ClusterPlan, host: HostPlan, public_key: str, user: str) -> str:
+def user_data(host: HostPlan, public_key: str, user: str) -> str:
     key = public_key.strip()
     doc: dict[str, object] = {
         "hostname": host.name,
@@ -34,10 +35,11 @@ def user_data(plan: ClusterPlan, host: HostPlan, public_key: str, user: str) -> 
     return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
-def network_config(plan: ClusterPlan, host: HostPlan) -> str:
-    """Netplan-style v2; IPv6 only on the cluster side, no RA/SLAAC, no DHCP."""
-    cluster = plan.config.network.cluster_interface
-    prefixlen = plan.node_prefix.prefixlen
+def network_config(
+    host: HostPlan, cluster: str, prefixlen: int, nameserver: netaddr.IPAddress, uplink: UplinkPlan | None
+) -> str:
+    """Netplan-style v2; IPv6 only on the cluster side (`cluster`, the node network's `prefixlen`), no
+    RA/SLAAC, no DHCP; the gateway also gets its IPv4 `uplink`."""
     ethernets: dict[str, object] = {
         cluster: {
             "match": {"macaddress": mac_address(host, cluster)},
@@ -49,16 +51,16 @@ def network_config(plan: ClusterPlan, host: HostPlan) -> str:
         }
     }
     if host.role == "gateway":
-        gw = plan.config.gateway
-        uplink = gw.uplink_interface
-        ethernets[uplink] = {
-            "match": {"macaddress": mac_address(host, uplink)},
-            "set-name": uplink,
+        if uplink is None:
+            raise ValueError(f"{host.name}: the gateway needs its uplink (gateway.uplinkAddress)")
+        ethernets[uplink.interface] = {
+            "match": {"macaddress": mac_address(host, uplink.interface)},
+            "set-name": uplink.interface,
             "dhcp4": False,
             "dhcp6": False,
-            "addresses": [str(gw.uplink_address)],
-            "routes": [{"to": "0.0.0.0/0", "via": str(gw.uplink_gateway or gw.uplink_address.network + 1)}],
+            "addresses": [str(uplink.address)],
+            "routes": [{"to": "0.0.0.0/0", "via": str(uplink.next_hop)}],
         }
     else:
-        ethernets[cluster]["nameservers"] = {"addresses": [str(plan.gateway.address)]}  # type: ignore[index]
+        ethernets[cluster]["nameservers"] = {"addresses": [str(nameserver)]}  # type: ignore[index]
     return yaml.safe_dump({"version": 2, "ethernets": ethernets}, sort_keys=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan
 from rendering.files import RenderedFile
 
 CONFLIST_DIR = "/etc/cni/net.d"
@@ -17,7 +17,7 @@ DEBIAN_PLUGIN_DIR = "/usr/lib/cni"
 CONTAINERD_PLUGIN_DIR = "/opt/cni/bin"
 
 
-def conflist(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
+def conflist(node: HostPlan) -> dict[str, object]:
     if node.pod_subnet is None:
         raise ValueError(f"{node.name} has no pod subnet")
     return {
@@ -42,8 +42,8 @@ def conflist(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
     }
 
 
-def conflist_file(plan: ClusterPlan, node: HostPlan) -> RenderedFile:
-    return RenderedFile(CONFLIST_PATH, json.dumps(conflist(plan, node), indent=2) + "\n")
+def conflist_file(node: HostPlan) -> RenderedFile:
+    return RenderedFile(CONFLIST_PATH, json.dumps(conflist(node), indent=2) + "\n")
 
 
 def link_plugins_commands() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from planning.plan import ClusterPlan
+from planning.plan import Dns64Plan, Nat64Plan
 from rendering.files import RenderedFile
 from rendering.systemd import oneshot_unit, shared_runtime_directory, unit_file
 
@@ -23,32 +23,26 @@ TAYGA_DATA_DIR = "/var/lib/tayga-kubev6"
 DNS64_LOG_PATH = f"{RUN_DIR}/dns64.log"
 
 
-def tayga_ipv4_address(plan: ClusterPlan) -> str:
-    """TAYGA's own IPv4 address: the first address of its pool (it excludes it from the pool)."""
-    return str(plan.config.gateway.nat64.ipv4_pool[1])
-
-
-def tayga_conf(plan: ClusterPlan) -> RenderedFile:
-    pool = plan.config.gateway.nat64.ipv4_pool
+def tayga_conf(nat64: Nat64Plan) -> RenderedFile:
     lines = [
         f"tun-device {TAYGA_DEVICE}",
-        f"ipv4-addr {tayga_ipv4_address(plan)}",
-        f"prefix {plan.nat64_prefix}",
-        f"dynamic-pool {pool}",
+        f"ipv4-addr {nat64.tayga_ipv4}",
+        f"prefix {nat64.prefix}",
+        f"dynamic-pool {nat64.ipv4_pool}",
         f"data-dir {TAYGA_DATA_DIR}",
     ]
-    if plan.tayga_ipv6_address is not None:
+    if nat64.tayga_ipv6 is not None:
         # TAYGA cannot map its own IPv4 into the well-known prefix; give it an address of
         # the node network that no host uses (the network's last-but-one address).
-        lines.append(f"ipv6-addr {plan.tayga_ipv6_address}")
+        lines.append(f"ipv6-addr {nat64.tayga_ipv6}")
     return RenderedFile(TAYGA_CONF_PATH, "# kube-v6 NAT64 (TAYGA)\n" + "\n".join(lines) + "\n")
 
 
-def guard_ruleset(plan: ClusterPlan) -> RenderedFile:
+def guard_ruleset(nat64: Nat64Plan) -> RenderedFile:
     """nftables: only the cluster's prefixes may use the translator (no open relay);
     with TAYGA, its IPv4 pool is masqueraded behind the uplink."""
-    allowed = ", ".join(str(p) for p in plan.translator_sources)
-    uplink = plan.config.gateway.uplink_interface
+    allowed = ", ".join(str(p) for p in nat64.sources)
+    uplink = nat64.uplink_interface
     text = f"""# kube-v6 NAT64 guard, rendered from the cluster plan
 table inet {NFT_GUARD_TABLE}
 delete table inet {NFT_GUARD_TABLE}
@@ -61,26 +55,25 @@ table inet {NFT_GUARD_TABLE} {{
   chain guard {{
     # before conntrack and before Jool's netfilter hook
     type filter hook prerouting priority -300; policy accept;
-    ip6 daddr {plan.nat64_prefix} ip6 saddr != @cluster6 counter drop comment "not a cluster source"
+    ip6 daddr {nat64.prefix} ip6 saddr != @cluster6 counter drop comment "not a cluster source"
   }}
 }}
 """
-    if plan.config.gateway.nat64.engine == "tayga":
+    if nat64.engine == "tayga":
         text += f"""table ip {NFT_NAT44_TABLE}
 delete table ip {NFT_NAT44_TABLE}
 table ip {NFT_NAT44_TABLE} {{
   chain postrouting {{
     type nat hook postrouting priority 100; policy accept;
-    ip saddr {plan.config.gateway.nat64.ipv4_pool} oifname "{uplink}" masquerade
+    ip saddr {nat64.ipv4_pool} oifname "{uplink}" masquerade
   }}
 }}
 """
     return RenderedFile(NFT_PATH, text)
 
 
-def nat64_script(plan: ClusterPlan) -> RenderedFile:
+def nat64_script(nat64: Nat64Plan) -> RenderedFile:
     """`nat64.sh up|down`: start or stop the translator and its guard, idempotently."""
-    nat64 = plan.config.gateway.nat64
     if nat64.engine == "tayga":
         pool = nat64.ipv4_pool
         up = f"""    mkdir -p {TAYGA_DATA_DIR} {RUN_DIR}
@@ -89,7 +82,7 @@ def nat64_script(plan: ClusterPlan) -> RenderedFile:
     fi
     ip link set {TAYGA_DEVICE} up
     ip route replace {pool} dev {TAYGA_DEVICE}
-    ip -6 route replace {plan.nat64_prefix} dev {TAYGA_DEVICE}
+    ip -6 route replace {nat64.prefix} dev {TAYGA_DEVICE}
     if [ -f {RUN_DIR}/tayga.pid ] && kill -0 "$(cat {RUN_DIR}/tayga.pid)" 2>/dev/null; then :; else
       tayga --config {TAYGA_CONF_PATH} --pidfile {RUN_DIR}/tayga.pid
     fi"""
@@ -102,11 +95,11 @@ def nat64_script(plan: ClusterPlan) -> RenderedFile:
     else:
         up = f"""    modprobe jool
     if ! jool instance display 2>/dev/null | grep -qw {JOOL_INSTANCE}; then
-      jool instance add {JOOL_INSTANCE} --netfilter --pool6 {plan.nat64_prefix}
+      jool instance add {JOOL_INSTANCE} --netfilter --pool6 {nat64.prefix}
     fi"""
         down = f"""    jool instance remove {JOOL_INSTANCE} 2>/dev/null || true"""
     text = f"""#!/bin/sh
-# kube-v6 NAT64 ({nat64.engine}) on {plan.gateway.name}, rendered from the cluster plan.
+# kube-v6 NAT64 ({nat64.engine}) on {nat64.gateway_name}, rendered from the cluster plan.
 set -eu
 case "${{1:-up}}" in
   up)
@@ -123,17 +116,12 @@ esac
     return RenderedFile(NAT64_SCRIPT_PATH, text, "0755")
 
 
-def _clients(plan: ClusterPlan) -> list[str]:
-    return ["::1", *(str(p) for p in plan.translator_sources)]
-
-
-def unbound_conf(plan: ClusterPlan) -> RenderedFile:
-    dns64 = plan.config.gateway.dns64
+def unbound_conf(dns64: Dns64Plan) -> RenderedFile:
     lines = [
         "# kube-v6 DNS64 (Unbound), rendered from the cluster plan",
         "server:",
         "    verbosity: 1",
-        f"    interface: {plan.gateway.address}",
+        f"    interface: {dns64.listen}",
         "    interface: ::1",
         "    port: 53",
         "    do-ip4: yes",
@@ -145,9 +133,9 @@ def unbound_conf(plan: ClusterPlan) -> RenderedFile:
         # Only the cluster may ask: not an open resolver.
         "    access-control: 0.0.0.0/0 refuse",
         "    access-control: ::/0 refuse",
-        *(f"    access-control: {c} allow" for c in _clients(plan)),
+        *(f"    access-control: {c} allow" for c in dns64.clients),
         '    module-config: "dns64 iterator"',
-        f"    dns64-prefix: {plan.nat64_prefix}",
+        f"    dns64-prefix: {dns64.prefix}",
         *(f'    local-zone: "{z}" nodefault' for z in dns64.local_zones),
         *(f'    domain-insecure: "{z}"' for z in dns64.local_zones),
         "forward-zone:",
@@ -157,15 +145,14 @@ def unbound_conf(plan: ClusterPlan) -> RenderedFile:
     return RenderedFile(UNBOUND_CONF_PATH, "\n".join(lines) + "\n")
 
 
-def named_conf(plan: ClusterPlan) -> RenderedFile:
-    dns64 = plan.config.gateway.dns64
-    clients = "; ".join(_clients(plan))
+def named_conf(dns64: Dns64Plan) -> RenderedFile:
+    clients = "; ".join(dns64.clients)
     upstream = "; ".join(str(u) for u in dns64.upstream)
     text = f"""// kube-v6 DNS64 (BIND9), rendered from the cluster plan
 options {{
     directory "/var/cache/bind";
     pid-file "{RUN_DIR}/named.pid";
-    listen-on-v6 {{ {plan.gateway.address}; ::1; }};
+    listen-on-v6 {{ {dns64.listen}; ::1; }};
     listen-on {{ none; }};
     // Only the cluster may ask: not an open resolver.
     allow-query {{ {clients}; }};
@@ -174,7 +161,7 @@ options {{
     forward only;
     forwarders {{ {upstream}; }};
     dnssec-validation no;
-    dns64 {plan.nat64_prefix} {{
+    dns64 {dns64.prefix} {{
         clients {{ {clients}; }};
     }};
 }};
@@ -182,34 +169,34 @@ options {{
     return RenderedFile(NAMED_CONF_PATH, text)
 
 
-def dns64_conf(plan: ClusterPlan) -> RenderedFile:
-    return unbound_conf(plan) if plan.config.gateway.dns64.engine == "unbound" else named_conf(plan)
+def dns64_conf(dns64: Dns64Plan) -> RenderedFile:
+    return unbound_conf(dns64) if dns64.engine == "unbound" else named_conf(dns64)
 
 
-def dns64_command(plan: ClusterPlan) -> list[str]:
+def dns64_command(engine: str) -> list[str]:
     """The resolver in the foreground (systemd or the lab supervise it)."""
-    if plan.config.gateway.dns64.engine == "unbound":
+    if engine == "unbound":
         return ["unbound", "-d", "-p", "-c", UNBOUND_CONF_PATH]
     return ["named", "-f", "-c", NAMED_CONF_PATH]
 
 
-def dns64_check_command(plan: ClusterPlan) -> list[str]:
-    if plan.config.gateway.dns64.engine == "unbound":
+def dns64_check_command(engine: str) -> list[str]:
+    if engine == "unbound":
         return ["unbound-checkconf", UNBOUND_CONF_PATH]
     return ["named-checkconf", NAMED_CONF_PATH]
 
 
-def dns64_script(plan: ClusterPlan) -> RenderedFile:
+def dns64_script(dns64: Dns64Plan) -> RenderedFile:
     """`dns64.sh up|down` for hosts without systemd: start or stop the resolver in the background."""
-    cmd = " ".join(dns64_command(plan))
+    cmd = " ".join(dns64_command(dns64.engine))
     text = f"""#!/bin/sh
-# kube-v6 DNS64 ({plan.config.gateway.dns64.engine}) on {plan.gateway.name}
+# kube-v6 DNS64 ({dns64.engine}) on {dns64.gateway_name}
 set -eu
 PIDFILE={RUN_DIR}/dns64.pid
 case "${{1:-up}}" in
   up)
     mkdir -p {RUN_DIR}
-    {" ".join(dns64_check_command(plan))}
+    {" ".join(dns64_check_command(dns64.engine))}
     if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then exit 0; fi
     nohup {cmd} >{DNS64_LOG_PATH} 2>&1 &
     echo $! > "$PIDFILE"
@@ -233,13 +220,13 @@ def nat64_unit() -> RenderedFile:
     )
 
 
-def dns64_unit(plan: ClusterPlan) -> RenderedFile:
+def dns64_unit(engine: str) -> RenderedFile:
     service = {
         # The resolvers' pidfiles are in RUN_DIR, and unbound-checkconf refuses a config whose
         # pidfile directory is missing: under systemd nothing else creates it on a fresh boot.
         **shared_runtime_directory(RUN_DIR),
-        "ExecStartPre": " ".join(dns64_check_command(plan)),
-        "ExecStart": " ".join(dns64_command(plan)),
+        "ExecStartPre": " ".join(dns64_check_command(engine)),
+        "ExecStart": " ".join(dns64_command(engine)),
         "Restart": "on-failure",
     }
-    return unit_file(DNS64_UNIT_PATH, f"kube-v6 DNS64 resolver ({plan.config.gateway.dns64.engine})", service)
+    return unit_file(DNS64_UNIT_PATH, f"kube-v6 DNS64 resolver ({engine})", service)

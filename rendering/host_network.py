@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from planning.plan import ClusterPlan, HostPlan
+from collections.abc import Sequence
+
+import netaddr
+
+from planning.plan import HostPlan
 from rendering.files import RenderedFile
 from rendering.systemd import oneshot_unit
 
@@ -14,7 +18,7 @@ RESOLV_PATH = "/etc/resolv.conf"
 HOSTS_PATH = "/etc/hosts"
 
 
-def sysctls(plan: ClusterPlan, host: HostPlan) -> dict[str, str]:
+def sysctls(host: HostPlan) -> dict[str, str]:
     values = {
         # Nodes route between pod /64s; the gateway routes to the translator.
         "net.ipv6.conf.all.forwarding": "1",
@@ -29,24 +33,23 @@ def sysctls(plan: ClusterPlan, host: HostPlan) -> dict[str, str]:
     return values
 
 
-def modules(plan: ClusterPlan, host: HostPlan) -> list[str]:
+def modules(host: HostPlan, nat64_engine: str) -> list[str]:
     if host.role == "gateway":
-        return ["jool"] if plan.config.gateway.nat64.engine == "jool" else ["tun"]
+        return ["jool"] if nat64_engine == "jool" else ["tun"]
     return ["overlay", "br_netfilter"]
 
 
-def sysctl_file(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
-    body = "".join(f"{k} = {v}\n" for k, v in sysctls(plan, host).items())
+def sysctl_file(host: HostPlan) -> RenderedFile:
+    body = "".join(f"{k} = {v}\n" for k, v in sysctls(host).items())
     return RenderedFile(SYSCTL_PATH, f"# kube-v6: {host.name} ({host.role})\n{body}")
 
 
-def modules_file(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
-    return RenderedFile(MODULES_PATH, "# kube-v6\n" + "".join(f"{m}\n" for m in modules(plan, host)))
+def modules_file(host: HostPlan, nat64_engine: str) -> RenderedFile:
+    return RenderedFile(MODULES_PATH, "# kube-v6\n" + "".join(f"{m}\n" for m in modules(host, nat64_engine)))
 
 
-def routes_script(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
-    """`routes.sh up|down|show`: the host's static routes, applied with `replace` (idempotent)."""
-    dev = plan.config.network.cluster_interface
+def routes_script(host: HostPlan, dev: str) -> RenderedFile:
+    """`routes.sh up|down|show`: the host's static routes on `dev`, applied with `replace` (idempotent)."""
     up = "\n".join(
         f'    ip -6 route replace {r.destination} via {r.via} dev "$DEV" metric 1024  # {r.why}' for r in host.routes
     )
@@ -76,18 +79,17 @@ esac
     return RenderedFile(ROUTES_PATH, text, "0755")
 
 
-def routes_unit(plan: ClusterPlan) -> RenderedFile:
+def routes_unit() -> RenderedFile:
     """Re-applies the routes at every boot, once the interface is up."""
     return oneshot_unit(ROUTES_UNIT_PATH, "kube-v6 static IPv6 routes", ROUTES_PATH)
 
 
-def resolv_conf(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
-    """Nodes ask the gateway's DNS64; the gateway asks itself."""
-    server = "::1" if host.role == "gateway" else str(plan.gateway.address)
-    return RenderedFile(RESOLV_PATH, f"# kube-v6: DNS64 on {plan.gateway.name}\nnameserver {server}\noptions edns0\n")
+def resolv_conf(server: netaddr.IPAddress, gateway_name: str) -> RenderedFile:
+    """The resolver the plan names (nodes: the gateway's DNS64; the gateway: itself)."""
+    return RenderedFile(RESOLV_PATH, f"# kube-v6: DNS64 on {gateway_name}\nnameserver {server}\noptions edns0\n")
 
 
-def hosts_file(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
+def hosts_file(hosts: Sequence[HostPlan]) -> RenderedFile:
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-    lines += [f"{h.address} {h.name}" for h in plan.hosts]
+    lines += [f"{h.address} {h.name}" for h in hosts]
     return RenderedFile(HOSTS_PATH, "# kube-v6\n" + "\n".join(lines) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan, KubeadmPlan
 from rendering.files import RenderedFile
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
@@ -18,30 +18,23 @@ def _args(**values: str) -> list[dict[str, str]]:
     return [{"name": k.replace("_", "-"), "value": v} for k, v in values.items()]
 
 
-def _registration(plan: ClusterPlan, node: HostPlan) -> dict[str, object]:
-    k8s = plan.config.kubernetes
+def _registration(plan: KubeadmPlan, node: HostPlan) -> dict[str, object]:
+    k8s = plan.kubernetes
     # Explicit IPv6 node IP: never let the kubelet pick an address (kubernetes#61319).
     kubelet_args = _args(node_ip=str(node.address))
-    if k8s.kubelet.cgroup_root_prefix:
-        kubelet_args += _args(cgroup_root=cgroup_root(plan, node))
+    cgroup_root = plan.cgroup_root(node.name)
+    if cgroup_root:
+        kubelet_args += _args(cgroup_root=cgroup_root)
     registration: dict[str, object] = {"name": node.name, "criSocket": CRI_SOCKET, "kubeletExtraArgs": kubelet_args}
     if k8s.ignore_preflight_errors:
         registration["ignorePreflightErrors"] = list(k8s.ignore_preflight_errors)
-    if node.role == "master" and plan.config.kubernetes.schedule_on_master:
+    if node.role == "master" and k8s.schedule_on_master:
         registration["taints"] = []
     return registration
 
 
-def cgroup_root(plan: ClusterPlan, node: HostPlan) -> str:
-    """The node's own cgroup root (kubelet --cgroup-root) when several kubelets share a host."""
-    prefix = plan.config.kubernetes.kubelet.cgroup_root_prefix
-    if prefix is None:
-        raise ValueError("kubernetes.kubelet.cgroupRootPrefix is not set")
-    return f"{prefix}-{node.name}"
-
-
-def _timeouts(plan: ClusterPlan) -> dict[str, str]:
-    t = plan.config.kubernetes.timeouts
+def _timeouts(plan: KubeadmPlan) -> dict[str, str]:
+    t = plan.kubernetes.timeouts
     return {
         "controlPlaneComponentHealthCheck": t.control_plane_component_health_check,
         "kubeletHealthCheck": t.kubelet_health_check,
@@ -51,9 +44,8 @@ def _timeouts(plan: ClusterPlan) -> dict[str, str]:
     }
 
 
-def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
-    k8s = plan.config.kubernetes
-    master = plan.master
+def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict[str, object]]:
+    k8s = plan.kubernetes
     init = {
         "apiVersion": KUBEADM_API,
         "kind": "InitConfiguration",
@@ -79,7 +71,7 @@ def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
         "networking": {
             "serviceSubnet": str(plan.service_subnet),
             "podSubnet": str(plan.pod_supernet),
-            "dnsDomain": plan.config.network.dns_domain,
+            "dnsDomain": plan.dns_domain,
         },
         "apiServer": {
             "certSANs": [str(master.address), master.name],
@@ -97,7 +89,7 @@ def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
         "address": "::",
         "healthzBindAddress": "::1",
         "clusterDNS": [str(plan.dns_service_ip)],
-        "clusterDomain": plan.config.network.dns_domain,
+        "clusterDomain": plan.dns_domain,
     }
     if not k8s.kubelet.fail_cgroup_v1:
         kubelet["failCgroupV1"] = False
@@ -113,7 +105,7 @@ def init_documents(plan: ClusterPlan, token: str) -> list[dict[str, object]]:
     return [init, cluster, kubelet, proxy]
 
 
-def join_document(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> dict[str, object]:
+def join_document(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str) -> dict[str, object]:
     return {
         "apiVersion": KUBEADM_API,
         "kind": "JoinConfiguration",
@@ -134,9 +126,9 @@ def _dump(documents: list[dict[str, object]]) -> str:
     return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False)
 
 
-def init_file(plan: ClusterPlan, token: str) -> RenderedFile:
-    return RenderedFile(INIT_PATH, _dump(init_documents(plan, token)), "0600")
+def init_file(plan: KubeadmPlan, master: HostPlan, token: str) -> RenderedFile:
+    return RenderedFile(INIT_PATH, _dump(init_documents(plan, master, token)), "0600")
 
 
-def join_file(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> RenderedFile:
+def join_file(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str) -> RenderedFile:
     return RenderedFile(JOIN_PATH, _dump([join_document(plan, node, token, ca_cert_hash)]), "0600")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config_schemas.model import KubernetesConfig
 from config_schemas.versions import PAUSE_VERSION
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan, MirrorPlan
 from rendering import gateway
 from rendering.files import RenderedFile
 from rendering.packages import debian_packages
@@ -55,20 +56,15 @@ class MirrorContent:
     images: tuple[str, ...]
 
 
-def minor(plan: ClusterPlan) -> str:
-    return ".".join(plan.config.kubernetes.version.split(".")[:2])
+def minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
-def package_base(plan: ClusterPlan) -> str:
-    return f"{plan.config.kubernetes.package_repository}/v{minor(plan)}/deb/"
+def package_base(k8s: KubernetesConfig) -> str:
+    return f"{k8s.package_repository}/v{minor(k8s.version)}/deb/"
 
 
-def mirror_url(plan: ClusterPlan) -> str:
-    return f"http://[{plan.gateway.address}]:{plan.config.kubernetes.mirror.port}"
-
-
-def containerd_config(plan: ClusterPlan) -> RenderedFile:
-    k8s = plan.config.kubernetes
+def containerd_config(k8s: KubernetesConfig) -> RenderedFile:
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     systemd_cgroup = "true" if k8s.kubelet.cgroup_driver == "systemd" else "false"
     restrict = "\n  restrict_oom_score_adj = true" if k8s.containerd.restrict_oom_score_adj else ""
@@ -89,7 +85,7 @@ version = 2
     )
 
 
-def kubelet_defaults(plan: ClusterPlan, node: HostPlan) -> RenderedFile:
+def kubelet_defaults(node: HostPlan) -> RenderedFile:
     return RenderedFile(KUBELET_DEFAULTS_PATH, f"KUBELET_EXTRA_ARGS=--node-ip={node.address}\n")
 
 
@@ -161,17 +157,17 @@ def kubelet_unit() -> RenderedFile:
     )
 
 
-def apt_source(plan: ClusterPlan) -> RenderedFile:
-    return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(plan)} /\n")
+def apt_source(k8s: KubernetesConfig) -> RenderedFile:
+    return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(k8s)} /\n")
 
 
-def _online_kubernetes(plan: ClusterPlan) -> list[str]:
-    version = plan.config.kubernetes.version
+def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
+    version = k8s.version
     pkgs = " ".join(f"{p}={version}-*" for p in MIRROR_BINARIES)
     return [
         f'if [ "$(kubeadm version -o short 2>/dev/null)" != "v{version}" ]; then',
         "  mkdir -p /etc/apt/keyrings",
-        f"  curl -fsSL {package_base(plan)}Release.key | gpg --dearmor --yes -o {KEYRING}",
+        f"  curl -fsSL {package_base(k8s)}Release.key | gpg --dearmor --yes -o {KEYRING}",
         "  apt-get update -q",
         f"  apt-get install -y -q --allow-change-held-packages {pkgs}",
         "  apt-mark hold kubelet kubeadm kubectl",
@@ -179,9 +175,7 @@ def _online_kubernetes(plan: ClusterPlan) -> list[str]:
     ]
 
 
-def _mirror_kubernetes(plan: ClusterPlan, content: MirrorContent) -> list[str]:
-    version = plan.config.kubernetes.version
-    url = mirror_url(plan)
+def _mirror_kubernetes(version: str, url: str, content: MirrorContent) -> list[str]:
     fetch = [
         f"  curl -fsS --retry 5 --retry-connrefused -o {MIRROR_BIN_DIR}/{b}.part {url}/bin/{b} && "
         f"chmod 0755 {MIRROR_BIN_DIR}/{b}.part && mv {MIRROR_BIN_DIR}/{b}.part {MIRROR_BIN_DIR}/{b}"
@@ -195,8 +189,7 @@ def _mirror_kubernetes(plan: ClusterPlan, content: MirrorContent) -> list[str]:
     ]
 
 
-def _import_images(plan: ClusterPlan, content: MirrorContent) -> list[str]:
-    url = mirror_url(plan)
+def _import_images(url: str, content: MirrorContent) -> list[str]:
     return [
         f"for i in $(seq 100); do [ -S {CONTAINERD_SOCKET} ] && ctr version >/dev/null 2>&1 && break; sleep 0.2; done",
         *(
@@ -206,9 +199,10 @@ def _import_images(plan: ClusterPlan, content: MirrorContent) -> list[str]:
     ]
 
 
-def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent | None = None) -> list[str]:
-    """Idempotent: binaries are fetched only when the pinned kubeadm is missing."""
-    mirror = plan.config.kubernetes.artifacts == "mirror"
+def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorContent | None = None) -> list[str]:
+    """Idempotent: binaries are fetched only when the pinned kubeadm is missing; `source`: the
+    gateway's mirror, used with kubernetes.artifacts: mirror."""
+    mirror = k8s.artifacts == "mirror"
     if mirror and content is None:
         raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
     packages = debian_packages(DEBIAN_PACKAGES, air_gapped=mirror, extra_online="gpg")
@@ -219,7 +213,7 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
         f"{{ mkdir -p /etc/kubev6 && touch {RUNTIME_FRESH}; }}",
         f"[ -e {NFT_TABLES_BEFORE} ] || ! command -v nft >/dev/null || nft list tables > {NFT_TABLES_BEFORE}",
     ]
-    lines += _mirror_kubernetes(plan, content) if mirror and content else _online_kubernetes(plan)
+    lines += _mirror_kubernetes(k8s.version, source.url, content) if mirror and content else _online_kubernetes(k8s)
     lines += [
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
         'if [ -n "$(tail -n +2 /proc/swaps)" ]; then swapoff -a; fi',
@@ -230,24 +224,24 @@ def install_commands(plan: ClusterPlan, node: HostPlan, content: MirrorContent |
         ),
     ]
     if mirror and content:
-        lines += _import_images(plan, content)
+        lines += _import_images(source.url, content)
     direct = f"{SUPERVISE_PATH} start kubelet kubelet.sh"
     lines.append(systemd_or("systemctl enable kubelet && systemctl restart kubelet", direct))
     return lines
 
 
-def install_files(plan: ClusterPlan, node: HostPlan) -> list[RenderedFile]:
-    files = [containerd_config(plan), kubelet_defaults(plan, node), kubelet_run_script(), supervise_script()]
-    if plan.config.kubernetes.artifacts == "mirror":
+def install_files(k8s: KubernetesConfig, node: HostPlan) -> list[RenderedFile]:
+    files = [containerd_config(k8s), kubelet_defaults(node), kubelet_run_script(), supervise_script()]
+    if k8s.artifacts == "mirror":
         files.append(kubelet_unit())
     else:
-        files.insert(0, apt_source(plan))
+        files.insert(0, apt_source(k8s))
     return files
 
 
-def uninstall_commands(plan: ClusterPlan, content: MirrorContent | None = None) -> list[str]:
+def uninstall_commands(k8s: KubernetesConfig, content: MirrorContent | None = None) -> list[str]:
     """Stop what the step started, remove what it installed (the machine's Debian packages stay)."""
-    mirror = plan.config.kubernetes.artifacts == "mirror" and content is not None
+    mirror = k8s.artifacts == "mirror" and content is not None
     stop = [systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet")]
     if mirror:
         # The imported images, while containerd still runs; then the binaries.

@@ -72,15 +72,15 @@ def _restore_saved() -> list[str]:
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     """Sysctls, modules, static routes (persisted), resolver and /etc/hosts; delete restores what was there."""
     files = [
-        host_network.sysctl_file(plan, host),
-        host_network.modules_file(plan, host),
-        host_network.routes_script(plan, host),
-        host_network.routes_unit(plan),
-        host_network.resolv_conf(plan, host),
-        host_network.hosts_file(plan, host),
+        host_network.sysctl_file(host),
+        host_network.modules_file(host, plan.nat64.engine),
+        host_network.routes_script(host, plan.cluster_interface),
+        host_network.routes_unit(),
+        host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
+        host_network.hosts_file(plan.hosts),
     ]
     then = [
-        *_load_modules(host_network.modules(plan, host)),
+        *_load_modules(host_network.modules(host, plan.nat64.engine)),
         f"sysctl -q -p {SYSCTL_PATH}",
         _systemd_or("kubev6-routes.service", f"{ROUTES_PATH} up"),
     ]
@@ -89,8 +89,8 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
         first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()],
         last=["rmdir /etc/kubev6 2>/dev/null"],
     )
-    keys = list(host_network.sysctls(plan, host))
-    if host.role != "gateway" and plan.config.stages.kubeadm:
+    keys = list(host_network.sysctls(host))
+    if host.role != "gateway" and plan.stages.kubeadm:
         keys += KUBE_PROXY_SYSCTLS  # kube-proxy changes them; the network step's delete restores them
     first = _save_before_first_up(keys)
     return Step(install_script(files, then, first=first), delete)
@@ -98,16 +98,18 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
 
 def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
     """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
-    files = node_install.install_files(plan, node)
-    delete = remove_script([f.path for f in files], first=node_install.uninstall_commands(plan, content))
-    return Step(install_script(files, node_install.install_commands(plan, node, content)), delete)
+    k8s = plan.kubeadm.kubernetes
+    files = node_install.install_files(k8s, node)
+    delete = remove_script([f.path for f in files], first=node_install.uninstall_commands(k8s, content))
+    return Step(install_script(files, node_install.install_commands(k8s, plan.mirror, content)), delete)
 
 
 def mirror_step(plan: ClusterPlan) -> Step:
     """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs)."""
-    files = [mirror.mirror_script(plan), mirror.mirror_unit(plan)]
+    files = [mirror.mirror_script(plan.mirror), mirror.mirror_unit(plan.mirror)]
     create = install_script(
-        files, [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"), mirror.wait_serving(plan)]
+        files,
+        [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"), mirror.wait_serving(plan.mirror)],
     )
     delete = remove_script(
         [f.path for f in files],
@@ -119,9 +121,9 @@ def mirror_step(plan: ClusterPlan) -> Step:
 
 def gateway_packages_step(plan: ClusterPlan) -> Step:
     """The translator and resolver packages (Debian names) and nftables."""
-    nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.config.gateway.nat64.engine]
-    dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.config.gateway.dns64.engine]
-    mirror = plan.config.kubernetes.artifacts == "mirror"
+    nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.nat64.engine]
+    dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.dns64.engine]
+    mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
     packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
     create = "\n".join(
@@ -138,7 +140,7 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
 
 
 def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
-    files = [cni.conflist_file(plan, node)]
+    files = [cni.conflist_file(node)]
     delete = remove_script(
         [cni.CONFLIST_PATH],
         first=cni.remove_network_commands(),
@@ -148,9 +150,9 @@ def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
 
 
 def nat64_step(plan: ClusterPlan) -> Step:
-    files = [gateway.guard_ruleset(plan), gateway.nat64_script(plan), gateway.nat64_unit()]
-    if plan.config.gateway.nat64.engine == "tayga":
-        files.insert(0, gateway.tayga_conf(plan))
+    files = [gateway.guard_ruleset(plan.nat64), gateway.nat64_script(plan.nat64), gateway.nat64_unit()]
+    if plan.nat64.engine == "tayga":
+        files.insert(0, gateway.tayga_conf(plan.nat64))
     create = install_script(files, [_systemd_or("kubev6-nat64.service", f"{gateway.NAT64_SCRIPT_PATH} up")])
     delete = remove_script(
         [f.path for f in files],
@@ -162,7 +164,7 @@ def nat64_step(plan: ClusterPlan) -> Step:
 
 
 def dns64_step(plan: ClusterPlan) -> Step:
-    files = [gateway.dns64_conf(plan), gateway.dns64_script(plan), gateway.dns64_unit(plan)]
+    files = [gateway.dns64_conf(plan.dns64), gateway.dns64_script(plan.dns64), gateway.dns64_unit(plan.dns64.engine)]
     create = install_script(files, [_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up")])
     delete = remove_script(
         [*(f.path for f in files), gateway.DNS64_LOG_PATH],
@@ -173,7 +175,7 @@ def dns64_step(plan: ClusterPlan) -> Step:
 
 
 def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
-    init = kubeadm.init_file(plan, token)
+    init = kubeadm.init_file(plan.kubeadm, plan.master, token)
     create = install_script(
         [init],
         [
@@ -186,7 +188,7 @@ def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
 
 
 def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> Step:
-    join = kubeadm.join_file(plan, node, token, ca_cert_hash)
+    join = kubeadm.join_file(plan.kubeadm, node, token, ca_cert_hash)
     create = install_script(
         [join],
         [

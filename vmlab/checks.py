@@ -97,7 +97,7 @@ def _routes_and_sysctls(lab: VmLab, host: HostPlan, check: CheckResult) -> int:
     extra = {d: v for d, v in kernel.items() if (d, v[0]) not in planned}
     if extra:
         check.fail_command(f"{host.name}: next-hop routes nobody planned: {extra}", table)
-    wanted = host_network.sysctls(lab.plan, host)
+    wanted = host_network.sysctls(host)
     got = g.run("sysctl " + " ".join(wanted))
     values = dict(line.split(" = ", 1) for line in got.stdout.splitlines() if " = " in line)
     for k, v in wanted.items():

@@ -77,21 +77,21 @@ def test_kubeadm_is_the_configured_version(kubeadm: Path) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_kubeadm_accepts_the_init_config(kubeadm: Path, tmp_path: Path, stack: str) -> None:
-    output = validate(kubeadm, tmp_path, kubeadm_render.init_file(PLANS[stack], TOKEN))
+    output = validate(kubeadm, tmp_path, kubeadm_render.init_file(PLANS[stack].kubeadm, PLANS[stack].master, TOKEN))
     assert "ok" in output.lower()
 
 
 @pytest.mark.parametrize(("stack", "node"), JOINS)
 def test_kubeadm_accepts_the_join_config(kubeadm: Path, tmp_path: Path, stack: str, node: str) -> None:
     plan = PLANS[stack]
-    output = validate(kubeadm, tmp_path, kubeadm_render.join_file(plan, plan.host(node), TOKEN, CA_HASH))
+    output = validate(kubeadm, tmp_path, kubeadm_render.join_file(plan.kubeadm, plan.host(node), TOKEN, CA_HASH))
     assert "ok" in output.lower()
 
 
 def test_kubeadm_refuses_a_broken_config(kubeadm: Path, tmp_path: Path) -> None:
     """The validation above can fail: a pod subnet that is not a prefix is refused."""
     plan = PLANS["dev"]
-    good = kubeadm_render.init_file(plan, TOKEN)
+    good = kubeadm_render.init_file(plan.kubeadm, plan.master, TOKEN)
     broken = RenderedFile(good.path, good.content.replace(str(plan.pod_supernet), "fd00:zz::/56"), good.mode)
     config = tmp_path / "broken.yaml"
     config.write_text(broken.content)
@@ -102,7 +102,7 @@ def test_kubeadm_refuses_a_broken_config(kubeadm: Path, tmp_path: Path) -> None:
 def test_kubeadm_refuses_a_control_plane_older_than_its_minor_minus_one(kubeadm: Path, tmp_path: Path) -> None:
     """Why the config's default version follows artifacts/versions.env (it was 1.34.4)."""
     plan = PLANS["dev"]
-    good = kubeadm_render.init_file(plan, TOKEN)
+    good = kubeadm_render.init_file(plan.kubeadm, plan.master, TOKEN)
     old = good.content.replace(f"kubernetesVersion: v{KUBERNETES_VERSION}", "kubernetesVersion: v1.34.4")
     assert old != good.content
     config = tmp_path / "old.yaml"

@@ -189,8 +189,12 @@ def render_everything(plan: ClusterPlan) -> list[str]:
     for host in plan.hosts:
         texts.append(steps.network_step(plan, host).create)
         if plan.config.platform.kind == "libvirt":
-            texts += [cloud_init.user_data(plan, host, PUBLIC_KEY, plan.config.ssh.user)]
-            texts += [cloud_init.network_config(plan, host)]
+            texts += [cloud_init.user_data(host, PUBLIC_KEY, plan.config.ssh.user)]
+            texts += [
+                cloud_init.network_config(
+                    host, plan.cluster_interface, plan.node_prefix.prefixlen, plan.nameserver(host), plan.uplink
+                )
+            ]
     texts += [steps.nat64_step(plan).create, steps.dns64_step(plan).create, steps.gateway_packages_step(plan).create]
     texts.append(steps.kubeadm_init_step(plan, token).create)
     mirror = plan.config.kubernetes.artifacts == "mirror"

@@ -35,25 +35,25 @@ def test_online_nodes_install_from_the_package_repositories() -> None:
 
 def test_unusual_machine_settings_come_from_the_stack_config() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    init, _, kubelet, proxy = kubeadm.init_documents(plan, TOKEN)
+    init, _, kubelet, proxy = kubeadm.init_documents(plan.kubeadm, plan.master, TOKEN)
     assert kubelet["cgroupDriver"] == "cgroupfs" and kubelet["failCgroupV1"] is False
     assert proxy["conntrack"] == {"maxPerCore": 0}
     registration = init["nodeRegistration"]
     assert registration["ignorePreflightErrors"] == ["SystemVerification"]
     assert {"name": "cgroup-root", "value": "/kubev6-lk-kube-master"} in registration["kubeletExtraArgs"]
-    join = kubeadm.join_document(plan, plan.minions[1], TOKEN, "sha256:" + "0" * 64)
+    join = kubeadm.join_document(plan.kubeadm, plan.minions[1], TOKEN, "sha256:" + "0" * 64)
     assert {"name": "cgroup-root", "value": "/kubev6-lk-kube-minion-2"} in join["nodeRegistration"]["kubeletExtraArgs"]
-    config = node_install.containerd_config(plan).content
+    config = node_install.containerd_config(plan.kubeadm.kubernetes).content
     assert "SystemdCgroup = false" in config and "restrict_oom_score_adj = true" in config
 
 
 def test_a_real_machine_keeps_the_defaults() -> None:
     plan = make_plan(load_stack_file("dev").cluster)
-    init, _, kubelet, proxy = kubeadm.init_documents(plan, TOKEN)
+    init, _, kubelet, proxy = kubeadm.init_documents(plan.kubeadm, plan.master, TOKEN)
     assert kubelet["cgroupDriver"] == "systemd" and "failCgroupV1" not in kubelet
     assert "conntrack" not in proxy and "ignorePreflightErrors" not in init["nodeRegistration"]
     assert not any(a["name"] == "cgroup-root" for a in init["nodeRegistration"]["kubeletExtraArgs"])
-    config = node_install.containerd_config(plan).content
+    config = node_install.containerd_config(plan.kubeadm.kubernetes).content
     assert "SystemdCgroup = true" in config and "restrict_oom_score_adj" not in config
 
 

@@ -79,7 +79,7 @@ def parse_show(lines: list[str]) -> Counter[tuple[IPNetwork, IPAddress]]:
 
 def check_routes_text(plan: ClusterPlan) -> None:
     for host in plan.hosts:
-        text = host_network.routes_script(plan, host).content
+        text = host_network.routes_script(host, plan.cluster_interface).content
         assert parse_show(show_section(text)) == plan_routes(host), host.name
 
 
@@ -104,7 +104,7 @@ def test_routes_script_runs_what_it_shows(stack: str, tmp_path: Path) -> None:
     fake_ip.write_text('#!/bin/sh\necho "$*" >> "$IP_LOG"\n')
     fake_ip.chmod(0o755)
     for host in plan.hosts:
-        script = host_network.routes_script(plan, host)
+        script = host_network.routes_script(host, plan.cluster_interface)
         assert script.mode == "0755"
         log = tmp_path / f"{host.name}.log"
         env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "IP_LOG": str(log), "KUBEV6_DEV": "kv6test0"}
@@ -135,7 +135,7 @@ def test_routes_script_runs_what_it_shows(stack: str, tmp_path: Path) -> None:
 
 def check_conflists(plan: ClusterPlan) -> None:
     for node in plan.nodes:
-        rendered = cni.conflist_file(plan, node)
+        rendered = cni.conflist_file(node)
         doc = json.loads(rendered.content)
         plugins = doc["plugins"]
         bridges = [p for p in plugins if p["type"] == "bridge"]
@@ -161,7 +161,7 @@ def test_cni_conflist_for_any_config(gen: Generated) -> None:
 
 
 def test_dev_conflists_are_the_seeds_subnets() -> None:
-    subnets = {n.name: json.loads(cni.conflist_file(DEV, n).content) for n in DEV.nodes}
+    subnets = {n.name: json.loads(cni.conflist_file(n).content) for n in DEV.nodes}
     ranges = {name: doc["plugins"][0]["ipam"]["ranges"][0][0] for name, doc in subnets.items()}
     assert ranges["kube-minion-1"] == {"subnet": "fd00:101::/64", "gateway": "fd00:101::1"}
     assert ranges["kube-minion-2"] == {"subnet": "fd00:102::/64", "gateway": "fd00:102::1"}
@@ -198,7 +198,7 @@ def unbound_allows(access_control: list[tuple[str, str]], address: str) -> bool:
 
 
 def access_control(plan: ClusterPlan) -> list[tuple[str, str]]:
-    options = unbound_server_options(gateway.unbound_conf(plan).content)
+    options = unbound_server_options(gateway.unbound_conf(plan.dns64).content)
     rules = [value.split() for name, value in options if name == "access-control"]
     assert all(len(r) == 2 for r in rules)
     return [(r[0], r[1]) for r in rules]
@@ -211,7 +211,7 @@ def unbound_plans() -> list[ClusterPlan]:
 
 @pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
 def test_unbound_dns64_prefix_is_the_nat64_prefix(plan: ClusterPlan) -> None:
-    options = unbound_server_options(gateway.unbound_conf(plan).content)
+    options = unbound_server_options(gateway.unbound_conf(plan.dns64).content)
     assert [v for n, v in options if n == "dns64-prefix"] == [str(plan.nat64_prefix)]
     assert "dns64" in dict(options)["module-config"].split()
     interfaces = {v for n, v in options if n == "interface"}
@@ -261,9 +261,9 @@ def test_unbound_checkconf_accepts_it_on_a_fresh_boot(plan: ClusterPlan, tmp_pat
     in an empty /run holding only what systemd creates for the unit: a fresh boot."""
     if shutil.which("unbound-checkconf") is None:
         pytest.skip("unbound-checkconf is not installed")
-    unit = systemd_unit(gateway.dns64_unit(plan).content)
+    unit = systemd_unit(gateway.dns64_unit(plan.dns64.engine).content)
     conf = tmp_path / "unbound.conf"
-    conf.write_text(gateway.unbound_conf(plan).content)
+    conf.write_text(gateway.unbound_conf(plan.dns64).content)
     [check] = unit["ExecStartPre"]
     argv = [str(conf) if arg == gateway.UNBOUND_CONF_PATH else arg for arg in shlex.split(check)]
     done = run_on_fresh_boot(unit, argv)
@@ -311,7 +311,7 @@ def gateway_plans() -> list[ClusterPlan]:
 
 
 def dns64_pid_dir(plan: ClusterPlan) -> str:
-    text = gateway.dns64_conf(plan).content
+    text = gateway.dns64_conf(plan.dns64).content
     match = re.search(r'^\s*(?:pidfile:|pid-file) "([^"]+)"', text, re.M)
     assert match, text
     return match[1].rsplit("/", 1)[0]
@@ -320,7 +320,7 @@ def dns64_pid_dir(plan: ClusterPlan) -> str:
 @pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.config.network.node_prefix}")
 def test_dns64_unit_creates_the_directory_of_its_pidfile(plan: ClusterPlan) -> None:
     """Under systemd only the unit itself can create it: dns64.sh (which mkdirs it) is not used there."""
-    unit = systemd_unit(gateway.dns64_unit(plan).content)
+    unit = systemd_unit(gateway.dns64_unit(plan.dns64.engine).content)
     assert dns64_pid_dir(plan) in runtime_dirs(unit)
 
 
@@ -328,7 +328,7 @@ def test_dns64_unit_creates_the_directory_of_its_pidfile(plan: ClusterPlan) -> N
 def test_units_sharing_the_run_dir_keep_it_when_stopped(plan: ClusterPlan) -> None:
     """systemd removes a RuntimeDirectory= when its unit stops; the NAT64 and DNS64 units share
     /run/kubev6 (TAYGA's pidfile is there), so each must preserve it."""
-    units = [systemd_unit(gateway.dns64_unit(plan).content), systemd_unit(gateway.nat64_unit().content)]
+    units = [systemd_unit(gateway.dns64_unit(plan.dns64.engine).content), systemd_unit(gateway.nat64_unit().content)]
     for unit in units:
         if gateway.RUN_DIR in runtime_dirs(unit):
             assert unit.get("RuntimeDirectoryPreserve") == ["yes"], unit
@@ -350,7 +350,7 @@ def named_list(text: str, clause: str) -> set[str]:
 
 @pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.config.network.node_prefix)
 def test_bind_dns64_clause(plan: ClusterPlan) -> None:
-    text = gateway.named_conf(plan).content
+    text = gateway.named_conf(plan.dns64).content
     clauses = re.findall(r"^\s*dns64 (\S+) \{\n\s*clients \{ ([^}]*); \};\n\s*\};", text, re.M)
     assert len(clauses) == 1, text
     prefix, clients = clauses[0]
@@ -369,14 +369,14 @@ def test_named_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
     if shutil.which("named-checkconf") is None:
         pytest.skip("named-checkconf is not installed")
     conf = tmp_path / "named.conf"
-    conf.write_text(gateway.named_conf(plan).content)
+    conf.write_text(gateway.named_conf(plan.dns64).content)
     done = subprocess.run(["named-checkconf", str(conf)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_dns64_conf_follows_the_engine() -> None:
-    assert gateway.dns64_conf(plan_with("dev", dns64__engine="bind9")).path == gateway.NAMED_CONF_PATH
-    assert gateway.dns64_conf(plan_with("dev", dns64__engine="unbound")).path == gateway.UNBOUND_CONF_PATH
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="bind9").dns64).path == gateway.NAMED_CONF_PATH
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="unbound").dns64).path == gateway.UNBOUND_CONF_PATH
 
 
 # --- NAT64: guard and TAYGA ----------------------------------------------------------------
@@ -385,7 +385,7 @@ def test_dns64_conf_follows_the_engine() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_nft_guard_names_the_cluster_prefixes(stack: str) -> None:
     plan = PLANS[stack]
-    text = gateway.guard_ruleset(plan).content
+    text = gateway.guard_ruleset(plan.nat64).content
     [elements] = re.findall(r"elements = \{ ([^}]*) \}", text)
     assert {IPNetwork(e.strip()) for e in elements.split(",")} == {plan.node_prefix, plan.pod_supernet}
     [rule] = [line.strip() for line in text.splitlines() if " drop" in line]
@@ -399,7 +399,7 @@ def test_nft_accepts_the_guard(stack: str, tmp_path: Path) -> None:
     if shutil.which("nft") is None:
         pytest.skip("nft is not installed")
     ruleset = tmp_path / "guard.nft"
-    ruleset.write_text(gateway.guard_ruleset(PLANS[stack]).content)
+    ruleset.write_text(gateway.guard_ruleset(PLANS[stack].nat64).content)
     done = subprocess.run(["nft", "-c", "-f", str(ruleset)], capture_output=True, text=True)
     if done.returncode != 0 and "Operation not permitted" in done.stderr:
         pytest.skip("nft -c needs CAP_NET_ADMIN here")
@@ -414,7 +414,7 @@ def tayga_plans() -> list[ClusterPlan]:
 @pytest.mark.parametrize("plan", tayga_plans(), ids=lambda p: p.config.network.node_prefix)
 def test_tayga_conf(plan: ClusterPlan) -> None:
     conf: dict[str, list[str]] = {}
-    for line in gateway.tayga_conf(plan).content.splitlines():
+    for line in gateway.tayga_conf(plan.nat64).content.splitlines():
         if line and not line.startswith("#"):
             name, value = line.split(None, 1)
             conf.setdefault(name, []).append(value)
@@ -447,7 +447,7 @@ def empty_lists(value: Any, where: str = "") -> list[str]:
 
 @pytest.mark.parametrize("user", SSH_USERS)
 def test_cloud_init_user_data_gives_the_key_to_the_ssh_user(user: str) -> None:
-    text = cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user)
+    text = cloud_init.user_data(DEV.master, PUBLIC_KEY, user)
     assert text.startswith("#cloud-config\n")
     doc = yaml.safe_load(text)
     assert empty_lists(doc) == []
@@ -468,7 +468,7 @@ def test_cloud_init_schema_accepts_the_user_data(user: str, tmp_path: Path) -> N
         pytest.skip("cloud-init is not installed")
     # Machines and stacks differ only by the host name here.
     path = tmp_path / "user-data"
-    path.write_text(cloud_init.user_data(DEV, DEV.master, PUBLIC_KEY, user))
+    path.write_text(cloud_init.user_data(DEV.master, PUBLIC_KEY, user))
     done = subprocess.run(["cloud-init", "schema", "-c", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -482,7 +482,7 @@ CA_HASH = "sha256:" + "0" * 64
 @pytest.mark.parametrize("stack", STACKS)
 def test_kubeadm_init_yaml(stack: str) -> None:
     plan = PLANS[stack]
-    rendered = kubeadm.init_file(plan, TOKEN)
+    rendered = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN)
     docs = list(yaml.safe_load_all(rendered.content))
     by_kind = {d["kind"]: d for d in docs}
     assert len(by_kind) == len(docs)
@@ -503,7 +503,7 @@ def test_kubeadm_init_yaml(stack: str) -> None:
 def test_kubeadm_join_yaml(stack: str) -> None:
     plan = PLANS[stack]
     for node in plan.minions:
-        rendered = kubeadm.join_file(plan, node, TOKEN, CA_HASH)
+        rendered = kubeadm.join_file(plan.kubeadm, node, TOKEN, CA_HASH)
         [doc] = list(yaml.safe_load_all(rendered.content))
         assert doc["kind"] == "JoinConfiguration"
         assert doc["discovery"]["bootstrapToken"]["apiServerEndpoint"] == plan.api_endpoint
@@ -556,12 +556,12 @@ def test_install_script_round_trips_through_sh(files: list[tuple[list[str], str,
 def test_install_script_writes_the_rendered_files_of_a_plan(tmp_path: Path) -> None:
     host = DEV.host("kube-minion-1")
     real = [
-        host_network.routes_script(DEV, host),
-        host_network.sysctl_file(DEV, host),
-        host_network.hosts_file(DEV, host),
-        cni.conflist_file(DEV, host),
-        gateway.unbound_conf(DEV),
-        kubeadm.join_file(DEV, host, TOKEN, CA_HASH),
+        host_network.routes_script(host, DEV.cluster_interface),
+        host_network.sysctl_file(host),
+        host_network.hosts_file(DEV.hosts),
+        cni.conflist_file(host),
+        gateway.unbound_conf(DEV.dns64),
+        kubeadm.join_file(DEV.kubeadm, host, TOKEN, CA_HASH),
     ]
     moved = [RenderedFile(f"{tmp_path}{f.path}", f.content, f.mode) for f in real]
     run_sh(install_script(moved), cwd=tmp_path)
@@ -595,7 +595,7 @@ def test_relative_paths_are_refused() -> None:
 def test_dns64_unit_creates_its_runtime_directory_and_keeps_it(stack: str) -> None:
     """Found by the VM lab: on a fresh boot /run/kubev6 does not exist and unbound-checkconf (the unit's
     ExecStartPre) refuses a pidfile whose folder is missing; TAYGA's pid lives there too."""
-    unit = gateway.dns64_unit(PLANS[stack]).content
+    unit = gateway.dns64_unit(PLANS[stack].dns64.engine).content
     assert "\nRuntimeDirectory=kubev6\n" in unit
     assert "\nRuntimeDirectoryPreserve=yes\n" in unit
     assert gateway.RUN_DIR == "/run/kubev6"

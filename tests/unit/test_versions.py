@@ -36,9 +36,9 @@ def test_bash_and_python_read_the_same_versions() -> None:
 def test_the_config_default_and_the_rendered_files_follow_it() -> None:
     assert DEFAULT_KUBERNETES_VERSION == VERSIONS["KUBERNETES_VERSION"] == KubernetesConfig().version
     plan = make_plan(load_stack_file("dev").cluster)
-    [_, cluster, *_] = kubeadm.init_documents(plan, "abcdef.0123456789abcdef")
+    [_, cluster, *_] = kubeadm.init_documents(plan.kubeadm, plan.master, "abcdef.0123456789abcdef")
     assert cluster["kubernetesVersion"] == f"v{VERSIONS['KUBERNETES_VERSION']}"
-    assert f'/pause:{VERSIONS["PAUSE_VERSION"]}"' in node_install.containerd_config(plan).content
+    assert f'/pause:{VERSIONS["PAUSE_VERSION"]}"' in node_install.containerd_config(plan.kubeadm.kubernetes).content
 
 
 def test_the_kubernetes_wrapper_builds_that_version_with_matching_staging_modules() -> None:

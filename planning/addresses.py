@@ -1,0 +1,71 @@
+"""Address derivations: the one place each derived address is decided.
+
+The planner builds the plan from these, and the config checks (config_schemas/topology_checks.py)
+call the same functions to refuse a config whose derived addresses collide, so a check can never
+disagree with what is rendered. They take the validated config, or the part they need.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import netaddr
+
+from config_schemas.model import WELL_KNOWN_NAT64_PREFIX
+
+if TYPE_CHECKING:
+    from config_schemas.model import ClusterConfig, GatewayConfig
+
+DNS_SERVICE_INDEX = 10  # kubeadm gives CoreDNS the service subnet's 10th address
+
+
+def derived_pod_subnet(cfg: ClusterConfig, index: int) -> netaddr.IPNetwork | None:
+    """The pod /64 of node `index`: explicit, or the supernet's /64 numbered by the
+    node address's host part (fd00::101 -> 0x101th /64), stable when nodes are added."""
+    node = cfg.nodes[index]
+    if node.pod_subnet is not None:
+        return node.pod_subnet
+    supernet = cfg.network.pod_supernet
+    host_part = int(node.address) - int(cfg.network.node_prefix.network)
+    if supernet.prefixlen > 64 or not 0 <= host_part < 2 ** (64 - supernet.prefixlen):
+        return None
+    return netaddr.IPNetwork((int(supernet.network) + (host_part << 64), 64), version=6)
+
+
+def tayga_ipv6_address(cfg: ClusterConfig) -> netaddr.IPAddress | None:
+    """TAYGA's own IPv6 address, when the config must give it one: TAYGA cannot map its IPv4
+    address into the well-known prefix, so it takes the node network's last-but-one address,
+    which no host may use. With a network-specific prefix it derives its address inside the
+    NAT64 prefix (None here), which no host can have (the prefixes do not overlap)."""
+    if cfg.gateway.nat64.engine == "tayga" and cfg.network.nat64_prefix == WELL_KNOWN_NAT64_PREFIX:
+        return cfg.network.node_prefix[-2]
+    return None
+
+
+def tayga_ipv4_address(pool: netaddr.IPNetwork) -> netaddr.IPAddress:
+    """TAYGA's own IPv4 address: the first address of its pool (it excludes it from the pool)."""
+    return pool[1]
+
+
+def uplink_next_hop(gateway: GatewayConfig) -> netaddr.IPAddress | None:
+    """The gateway's IPv4 default route: `uplinkGateway`, else the uplink network's address + 1."""
+    if gateway.uplink_address is None:
+        return None
+    if gateway.uplink_gateway is not None:
+        return gateway.uplink_gateway
+    return netaddr.IPAddress(gateway.uplink_address.cidr.first + 1)
+
+
+def bridge_host_address(node_prefix: netaddr.IPNetwork) -> netaddr.IPAddress:
+    """The address the machine running `pulumi up` takes on a local cluster bridge (libvirt gives
+    its network's bridge the prefix's first address; the lab's `localBridge` does the same)."""
+    return node_prefix[1]
+
+
+def dns_service_ip(service_subnet: netaddr.IPNetwork) -> netaddr.IPAddress:
+    return service_subnet[DNS_SERVICE_INDEX]
+
+
+def api_endpoint(master_address: netaddr.IPAddress, port: int = 6443) -> str:
+    """host:port with the IPv6 literal bracketed (quote it in YAML, kubeadm#3101)."""
+    return f"[{master_address}]:{port}"
