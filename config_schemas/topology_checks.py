@@ -241,7 +241,7 @@ def _check_platform(cfg: ClusterConfig) -> Iterable[Problem]:
                 key("gateway", "uplinkAddress"),
                 f"{gw.uplink_address} is outside platform.uplinkPrefix {cfg.platform.uplink_prefix}",
             )
-        elif gw.uplink_address.ip == cfg.platform.uplink_prefix[1]:
+        elif gw.uplink_address.ip == bridge_host_address(cfg.platform.uplink_prefix):
             yield Problem(
                 key("gateway", "uplinkAddress"),
                 f"{gw.uplink_address.ip} is the libvirt host's own address on the uplink",

@@ -8,7 +8,7 @@
 Only the addresses a platform would give a machine are set here (the node address on the
 cluster interface, the gateway's IPv4 uplink); everything else comes from the rendered files
 (lab.node_config). Nothing is configured in the root namespace unless `root_access` is set:
-then one veth named after `network.localBridge` joins the switch and carries node_prefix[1]
+then one veth named after `network.localBridge` joins the switch and carries the plan's bridge_host_address (node_prefix[1])
 (for a later SSH path from this machine); dev-like stacks whose node network is this
 machine's own fd00::/64 have no localBridge and are refused.
 """
@@ -84,9 +84,9 @@ class Topology:
                 )
             if len(net.local_bridge) > 15:
                 raise ValueError(f"network.localBridge {net.local_bridge!r} is longer than 15 characters")
-            root_addr = self.plan.node_prefix[1]
+            root_addr = self.plan.bridge_host_address
             if any(h.address == root_addr for h in self.plan.hosts):
-                raise ValueError(f"node_prefix[1] {root_addr} is a host address; root access needs it free")
+                raise ValueError(f"the bridge host address {root_addr} is a host address; root access needs it free")
             for route in read_host_routes():
                 if route.device == net.local_bridge or route.destination.prefixlen == 0:
                     continue
@@ -166,7 +166,7 @@ class Topology:
         run(["ip", "link", "add", link, "type", "veth", "peer", "name", port, "netns", self.names.switch_ns])
         self.state.record_root_link(link)
         self.switch().sh(f"ip link set {port} master {SWITCH_BRIDGE} && ip link set {port} up")
-        addr = f"{self.plan.node_prefix[1]}/{self.plan.node_prefix.prefixlen}"
+        addr = f"{self.plan.bridge_host_address}/{self.plan.node_prefix.prefixlen}"
         run(["ip", "link", "set", link, "up"])
         run(["ip", "-6", "addr", "add", addr, "dev", link, "nodad"])
 

@@ -56,10 +56,11 @@ def uplink_next_hop(gateway: GatewayConfig) -> netaddr.IPAddress | None:
     return netaddr.IPAddress(gateway.uplink_address.cidr.first + 1)
 
 
-def bridge_host_address(node_prefix: netaddr.IPNetwork) -> netaddr.IPAddress:
-    """The address the machine running `pulumi up` takes on a local cluster bridge (libvirt gives
-    its network's bridge the prefix's first address; the lab's `localBridge` does the same)."""
-    return node_prefix[1]
+def bridge_host_address(prefix: netaddr.IPNetwork) -> netaddr.IPAddress:
+    """The address the machine running `pulumi up` takes on a local bridge: libvirt gives its
+    networks' bridges (cluster and uplink) the prefix's first address; the lab's `localBridge` does
+    the same on the node network."""
+    return prefix[1]
 
 
 def dns_service_ip(service_subnet: netaddr.IPNetwork) -> netaddr.IPAddress:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import webserver
+from planning.addresses import bridge_host_address
 from planning.plan import ClusterPlan
 
 TEST_NAME = "web.kubev6.test"
@@ -57,7 +58,7 @@ class State:
 
 
 def uplink_host_address(plan: ClusterPlan) -> str:
-    return str(plan.config.platform.uplink_prefix[1])  # type: ignore[union-attr]
+    return str(bridge_host_address(plan.config.platform.uplink_prefix))  # type: ignore[union-attr]
 
 
 def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
