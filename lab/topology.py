@@ -8,7 +8,8 @@
 Only the addresses a platform would give a machine are set here (the node address on the
 cluster interface, the gateway's IPv4 uplink); everything else comes from the rendered files
 (lab.node_config). Nothing is configured in the root namespace unless `root_access` is set:
-then one veth named after `network.localBridge` joins the switch and carries the plan's bridge_host_address (node_prefix[1])
+then one veth named after `network.localBridge` joins the switch and carries the plan's
+`bridge_host_address` (node_prefix[1])
 (for a later SSH path from this machine); dev-like stacks whose node network is this
 machine's own fd00::/64 have no localBridge and are refused.
 """
