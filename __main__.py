@@ -1,22 +1,35 @@
-"""kube-v6: stack config -> validated model -> plan -> rendered files -> resources -> outputs."""
+"""kube-v6: stack config -> validated model -> plan -> rendered steps -> resources -> outputs."""
 
 import signal
 
+from pulumi import ResourceOptions
+
 from components import (
     BridgeCniConfig,
+    BridgeCniConfigArgs,
+    ExistingMachines,
     KubeadmMaster,
+    KubeadmMasterArgs,
     KubeadmMinion,
+    KubeadmMinionArgs,
     KubeNode,
+    KubeNodeArgs,
     LibvirtInfra,
+    LibvirtInfraArgs,
+    Machines,
     Nat64Gateway,
-    SshKeyPair,  # fmt: skip
+    Nat64GatewayArgs,
+    SshKeyPair,
+    SshKeyPairArgs,
     TestWorkloads,
+    TestWorkloadsArgs,
     ssh_access,
 )
-from components.mirror import mirror_content
-from components.outputs import export_outputs
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
+from program.mirror_source import mirror_content
+from program.outputs import export_outputs
+from rendering.workloads import render_workloads
 
 # The engine stops the program with SIGINT when a resource fails or the operator cancels. The program
 # holds nothing to clean up: end at once rather than print the language host's KeyboardInterrupt traceback.
@@ -24,28 +37,53 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
 plan = make_plan(loaded.cluster)
-stages = plan.config.stages
+stages = plan.stages
 # Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
-mirror = mirror_content(plan) if stages.install and plan.config.kubernetes.artifacts == "mirror" else None
-keys = SshKeyPair("ssh", configured_key, plan.config.ssh.public_key)
+mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
+keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.config.ssh.public_key))
 access = ssh_access(plan, keys.private_key)
-infra = LibvirtInfra("libvirt", plan) if plan.config.platform.kind == "libvirt" else None
+machines: Machines = (
+    LibvirtInfra("libvirt", LibvirtInfraArgs(plan, keys.public_key))
+    if plan.config.platform.kind == "libvirt"
+    else ExistingMachines()
+)
 
 #            IPv4 internet
 #                  |
 #   [Nat64Gateway: NAT64 + DNS64]  ---- IPv6-only node network ----  [master]  [minion 1] ... [minion N]
-gateway = Nat64Gateway(plan.gateway.name, plan, access, keys.public_key, infra, mirror)
-nodes = {n.name: KubeNode(n.name, plan, n, access, keys.public_key, infra, gateway.ready, mirror) for n in plan.nodes}
-cni = {n.name: BridgeCniConfig(f"{n.name}-cni", plan, n, access, depends_on=nodes[n.name].ready) for n in plan.nodes}
-
-master = minions = workloads = None
-if stages.kubeadm:
-    m = plan.master
-    master = KubeadmMaster(
-        "kubeadm-master", plan, access, depends_on=[*nodes[m.name].ready, cni[m.name], *gateway.ready]
+gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror))
+nodes = {n.name: KubeNode(n.name, KubeNodeArgs(plan, n, access, machines, gateway, mirror)) for n in plan.nodes}
+cni = {
+    n.name: BridgeCniConfig(
+        f"{n.name}-cni", BridgeCniConfigArgs(plan, n, access), ResourceOptions(depends_on=[nodes[n.name]])
     )
-    minions = [KubeadmMinion(f"kubeadm-{n.name}", plan, n, access, master, [*nodes[n.name].ready, cni[n.name]])
-               for n in plan.minions]  # fmt: skip
-if master and stages.workloads:
-    workloads = TestWorkloads("checks", plan, master.kubeconfig, depends_on=[master.init, *(j.join for j in minions)])
-export_outputs(plan, master, workloads)
+    for n in plan.nodes
+}
+
+#   kubeadm init on the master once its node, its CNI and the gateway are ready; joins once the
+#   master's token and CA hash exist; the test workloads once every node has joined.
+if stages.kubeadm:
+    m = plan.master.name
+    master = KubeadmMaster(
+        "kubeadm-master", KubeadmMasterArgs(plan, access), ResourceOptions(depends_on=[nodes[m], cni[m], gateway])
+    )
+    minions = [
+        KubeadmMinion(
+            f"kubeadm-{n.name}",
+            KubeadmMinionArgs(plan, n, access, master),
+            ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+        )
+        for n in plan.minions
+    ]
+    workloads = (
+        TestWorkloads(
+            "checks",
+            TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
+            ResourceOptions(depends_on=[master, *minions]),
+        )
+        if stages.workloads
+        else None
+    )
+    export_outputs(plan, master, workloads)
+else:
+    export_outputs(plan, None, None)

@@ -1,24 +1,35 @@
-"""Thin ComponentResources that turn rendered files into resources."""
+"""Thin ComponentResources that turn rendered steps into resources, one `Args` dataclass each."""
 
-from components.bridge_cni_config import BridgeCniConfig
-from components.kube_node import KubeNode
-from components.kubeadm_master import KubeadmMaster
-from components.kubeadm_minion import KubeadmMinion
-from components.libvirt_infra import LibvirtInfra
-from components.nat64_gateway import Nat64Gateway
-from components.remote_steps import SshAccess, ssh_access
-from components.ssh_keys import SshKeyPair
-from components.test_workloads import TestWorkloads
+from components.bridge_cni_config import BridgeCniConfig, BridgeCniConfigArgs
+from components.kube_node import KubeNode, KubeNodeArgs
+from components.kubeadm_master import KubeadmMaster, KubeadmMasterArgs
+from components.kubeadm_minion import KubeadmMinion, KubeadmMinionArgs
+from components.libvirt_infra import LibvirtInfra, LibvirtInfraArgs
+from components.machines import ExistingMachines, Machines
+from components.nat64_gateway import Nat64Gateway, Nat64GatewayArgs
+from components.remote import SshAccess, ssh_access
+from components.ssh_keys import SshKeyPair, SshKeyPairArgs
+from components.test_workloads import TestWorkloads, TestWorkloadsArgs
 
 __all__ = [
     "BridgeCniConfig",
+    "BridgeCniConfigArgs",
+    "ExistingMachines",
     "KubeNode",
+    "KubeNodeArgs",
     "KubeadmMaster",
+    "KubeadmMasterArgs",
     "KubeadmMinion",
+    "KubeadmMinionArgs",
     "LibvirtInfra",
+    "LibvirtInfraArgs",
+    "Machines",
     "Nat64Gateway",
+    "Nat64GatewayArgs",
     "SshAccess",
     "SshKeyPair",
+    "SshKeyPairArgs",
     "TestWorkloads",
+    "TestWorkloadsArgs",
     "ssh_access",
 ]

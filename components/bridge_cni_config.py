@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import pulumi
+from dataclasses import dataclass
 
-from components.remote_steps import SshAccess, run
+import pulumi
+from pulumi_command import remote
+
+from components.remote import SshAccess, depends_on, run_step
 from planning.plan import ClusterPlan, HostPlan
 from rendering import steps
 
 
+@dataclass(frozen=True)
+class BridgeCniConfigArgs:
+    plan: ClusterPlan
+    node: HostPlan
+    access: SshAccess
+
+
 class BridgeCniConfig(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        plan: ClusterPlan,
-        node: HostPlan,
-        access: SshAccess,
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    config: remote.Command
+    pod_subnet: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BridgeCniConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:BridgeCniConfig", name, None, opts)
-        step = steps.cni_step(plan, node)
-        self.config = run(
-            f"{name}-conflist", access, node, step.create, delete=step.delete, parent=self, depends_on=depends_on
+        step = steps.cni_step(args.plan, args.node)
+        self.config = run_step(
+            f"{name}-conflist", args.access, args.node, step, parent=self, depends_on=depends_on(opts)
         )
-        self.pod_subnet = pulumi.Output.from_input(str(node.pod_subnet))
+        self.pod_subnet = pulumi.Output.from_input(str(args.node.pod_subnet))
         self.register_outputs({"pod_subnet": self.pod_subnet})

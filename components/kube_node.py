@@ -2,53 +2,54 @@
 
 from __future__ import annotations
 
-import pulumi
+from dataclasses import dataclass
 
-from components.libvirt_infra import LibvirtInfra
-from components.remote_steps import SshAccess, run
+import pulumi
+from pulumi_command import remote
+
+from components.machines import Machines, machine_and_network
+from components.remote import SshAccess, depends_on, run_step
 from planning.plan import ClusterPlan, HostPlan
 from rendering import steps
 from rendering.node_install import MirrorContent
 
 
+@dataclass(frozen=True)
+class KubeNodeArgs:
+    plan: ClusterPlan
+    host: HostPlan
+    access: SshAccess
+    machines: Machines
+    # What the packages step fetches through: the gateway (DNS64/NAT64, or its mirror).
+    gateway: pulumi.Resource | None = None
+    mirror: MirrorContent | None = None  # what the gateway's mirror serves (kubernetes.artifacts: mirror)
+
+
 class KubeNode(pulumi.ComponentResource):
-    """A libvirt domain or an existing host; then its network (sysctls, modules, persisted
-    routes, resolver) and, with stages.install, containerd + kubeadm/kubelet/kubectl."""
+    """A machine (declared by `machines`, or an existing host); then its network (sysctls, modules,
+    persisted routes, resolver) and, with stages.install, containerd + kubeadm/kubelet/kubectl."""
 
-    ready: list[pulumi.Resource]
+    network: remote.Command
+    packages: remote.Command | None  # None with stages.install off
+    address: pulumi.Output[str]
+    pod_subnet: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        plan: ClusterPlan,
-        host: HostPlan,
-        access: SshAccess,
-        public_key: pulumi.Output[str],
-        infra: LibvirtInfra | None = None,
-        needs: list[pulumi.Resource] | None = None,
-        mirror: MirrorContent | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: KubeNodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeNode", name, None, opts)
-        machine = [infra.domain(plan, host, public_key, parent=self)] if infra else []
-        network = steps.network_step(plan, host)
-        self.network = run(
-            f"{name}-network", access, host, network.create, delete=network.delete, parent=self, depends_on=machine
+        plan, host = args.plan, args.host
+        self.network = machine_and_network(
+            name, plan, host, args.access, args.machines, parent=self, after=depends_on(opts)
         )
-        self.ready = [self.network]
-        if plan.config.stages.install:
-            packages = steps.packages_step(plan, host, mirror)
-            self.packages = run(
+        self.packages = None
+        if plan.stages.install:
+            self.packages = run_step(
                 f"{name}-packages",
-                access,
+                args.access,
                 host,
-                packages.create,
-                delete=packages.delete,
+                steps.packages_step(plan, host, args.mirror),
                 parent=self,
-                # Packages come through the gateway's DNS64/NAT64, or from its mirror.
-                depends_on=[self.network, *(needs or [])],
+                depends_on=[self.network, *([args.gateway] if args.gateway else [])],
             )
-            self.ready.append(self.packages)
         self.address = pulumi.Output.from_input(str(host.address))
         self.pod_subnet = pulumi.Output.from_input(str(host.pod_subnet))
         self.register_outputs({"address": self.address, "pod_subnet": self.pod_subnet})

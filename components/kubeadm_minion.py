@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
+from pulumi_command import remote
 
 from components.kubeadm_master import KubeadmMaster
-from components.remote_steps import SshAccess, run
+from components.remote import SshAccess, depends_on, run
 from planning.plan import ClusterPlan, HostPlan
 from rendering import steps
 
 
+@dataclass(frozen=True)
+class KubeadmMinionArgs:
+    plan: ClusterPlan
+    node: HostPlan
+    access: SshAccess
+    master: KubeadmMaster  # its token and CA hash reach the join through the graph
+
+
 class KubeadmMinion(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        plan: ClusterPlan,
-        node: HostPlan,
-        access: SshAccess,
-        master: KubeadmMaster,
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    join: remote.Command
+
+    def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
-        create = pulumi.Output.all(master.token, master.ca_cert_hash).apply(
+        plan, node = args.plan, args.node
+        create = pulumi.Output.all(args.master.token, args.master.ca_cert_hash).apply(
             lambda v: steps.kubeadm_join_step(plan, node, v[0], v[1]).create
         )
         self.join = run(
             f"{name}-join",
-            access,
+            args.access,
             node,
             create,
             delete=steps.KUBEADM_JOIN_DELETE,
             parent=self,
-            depends_on=depends_on,
+            depends_on=depends_on(opts),
             secret=True,
         )
         self.register_outputs({"joined": self.join.stdout})

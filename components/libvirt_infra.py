@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_libvirt as libvirt
 
@@ -23,15 +25,30 @@ NO_DNS_XSLT = """<?xml version="1.0"?>
 """
 
 
+@dataclass(frozen=True)
+class LibvirtInfraArgs:
+    plan: ClusterPlan
+    public_key: pulumi.Output[str]  # cloud-init authorises it for the SSH user
+
+
 class LibvirtInfra(pulumi.ComponentResource):
     """The IPv6-only cluster network (no IPv4 element at all), the gateway's IPv4 uplink,
-    a storage pool and the base image every machine's copy-on-write disk sits on."""
+    a storage pool and the base image every machine's copy-on-write disk sits on. It is the
+    `Machines` factory of libvirt stacks: `machine()` declares a host's domain."""
 
-    def __init__(self, name: str, plan: ClusterPlan, opts: pulumi.ResourceOptions | None = None) -> None:
+    provider: libvirt.Provider
+    pool: libvirt.Pool
+    base_image: libvirt.Volume
+    cluster_network: libvirt.Network
+    uplink_network: libvirt.Network
+
+    def __init__(self, name: str, args: LibvirtInfraArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:LibvirtInfra", name, None, opts)
+        plan = args.plan
         platform = plan.config.platform
-        assert isinstance(platform, LibvirtPlatform)
-        self.platform = platform
+        if not isinstance(platform, LibvirtPlatform):
+            raise TypeError("LibvirtInfra needs platform.kind: libvirt")
+        self.plan, self.platform, self.public_key = plan, platform, args.public_key
         self.provider = libvirt.Provider(f"{name}-provider", uri=platform.uri, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         stack = pulumi.get_stack()
@@ -78,11 +95,14 @@ class LibvirtInfra(pulumi.ComponentResource):
             {"cluster_network": self.cluster_network.name, "uplink_network": self.uplink_network.name}
         )
 
-    def domain(
-        self, plan: ClusterPlan, host: HostPlan, public_key: pulumi.Output[str], parent: pulumi.Resource
-    ) -> libvirt.Domain:
+    def machine(self, host: HostPlan, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        """`host`'s domain (with its disk and cloud-init seed), children of `parent`, the component
+        that asked for it."""
+        return [self.domain(host, parent)]
+
+    def domain(self, host: HostPlan, parent: pulumi.Resource) -> libvirt.Domain:
         """A machine: CoW disk over the base image, cloud-init (static IPv6, hostname, key)."""
-        platform = self.platform
+        plan, platform, public_key = self.plan, self.platform, self.public_key
         opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
         disk = libvirt.Volume(
             f"{host.name}-disk",
@@ -102,12 +122,12 @@ class LibvirtInfra(pulumi.ComponentResource):
             ),
             opts=opts,
         )
-        cluster_if = plan.config.network.cluster_interface
+        cluster_if = plan.cluster_interface
         interfaces = [
             libvirt.DomainNetworkInterfaceArgs(network_id=self.cluster_network.id, mac=mac_address(host, cluster_if))
         ]
-        if host.role == "gateway":
-            uplink_if = plan.config.gateway.uplink_interface
+        if host.role == "gateway" and plan.uplink is not None:
+            uplink_if = plan.uplink.interface
             interfaces.append(
                 libvirt.DomainNetworkInterfaceArgs(network_id=self.uplink_network.id, mac=mac_address(host, uplink_if))
             )

@@ -2,57 +2,59 @@
 
 from __future__ import annotations
 
-import pulumi
+from dataclasses import dataclass
 
-from components.libvirt_infra import LibvirtInfra
+import pulumi
+from pulumi_command import remote
+
+from components.machines import Machines, machine_and_network
 from components.mirror import declare_mirror
-from components.remote_steps import SshAccess, run
+from components.remote import SshAccess, depends_on, run, run_step
 from planning.plan import ClusterPlan
 from rendering import steps
 from rendering.node_install import MirrorContent
+
+
+@dataclass(frozen=True)
+class Nat64GatewayArgs:
+    plan: ClusterPlan
+    access: SshAccess
+    machines: Machines
+    mirror: MirrorContent | None = None  # with kubernetes.artifacts: mirror, what the gateway serves
 
 
 class Nat64Gateway(pulumi.ComponentResource):
     """Routes the pod /64s to their nodes, runs Jool or TAYGA behind a guard that serves
     only the cluster's prefixes, and Unbound or BIND9 with DNS64."""
 
-    def __init__(
-        self,
-        name: str,
-        plan: ClusterPlan,
-        access: SshAccess,
-        public_key: pulumi.Output[str],
-        infra: LibvirtInfra | None = None,
-        mirror: MirrorContent | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    network: remote.Command
+    packages: remote.Command | None  # None with stages.install off
+    nat64: remote.Command
+    dns64: remote.Command
+    mirror: list[pulumi.Resource]  # empty unless kubernetes.artifacts: mirror
+    address: pulumi.Output[str]
+    nat64_prefix: pulumi.Output[str]
+
+    def __init__(self, name: str, args: Nat64GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:Nat64Gateway", name, None, opts)
-        host = plan.gateway
-        machine = [infra.domain(plan, host, public_key, parent=self)] if infra else []
-        network = steps.network_step(plan, host)
-        self.network = run(
-            f"{name}-network", access, host, network.create, delete=network.delete, parent=self, depends_on=machine
+        plan, access, host = args.plan, args.access, args.plan.gateway
+        self.network = machine_and_network(name, plan, host, access, args.machines, parent=self, after=depends_on(opts))
+        self.packages = None
+        if plan.stages.install:
+            # Installs only: nothing to undo on destroy (the machine's Debian packages stay).
+            create = steps.gateway_packages_step(plan).create
+            self.packages = run(f"{name}-packages", access, host, create, parent=self, depends_on=[self.network])
+        services_after = [self.packages or self.network]
+        self.nat64 = run_step(
+            f"{name}-nat64", access, host, steps.nat64_step(plan), parent=self, depends_on=services_after
         )
-        after = [self.network]
-        if plan.config.stages.install:
-            packages = steps.gateway_packages_step(plan)
-            after = [run(f"{name}-packages", access, host, packages.create, parent=self, depends_on=after)]
-        nat64 = steps.nat64_step(plan)
-        self.nat64 = run(
-            f"{name}-nat64", access, host, nat64.create, delete=nat64.delete, parent=self, depends_on=after
+        self.dns64 = run_step(
+            f"{name}-dns64", access, host, steps.dns64_step(plan), parent=self, depends_on=services_after
         )
-        dns64 = steps.dns64_step(plan)
-        self.dns64 = run(
-            f"{name}-dns64", access, host, dns64.create, delete=dns64.delete, parent=self, depends_on=after
-        )
-        self.ready: list[pulumi.Resource] = [self.network, self.nat64, self.dns64]
         # Air-gapped: the gateway serves the Kubernetes artifacts to the nodes.
-        self.mirror = (
-            declare_mirror(f"{name}-mirror", plan, access, mirror, parent=self, depends_on=[self.network])
-            if mirror
-            else []
-        )
-        self.ready += self.mirror
+        self.mirror = []
+        if args.mirror is not None:
+            self.mirror = declare_mirror(f"{name}-mirror", plan, access, args.mirror, parent=self, after=[self.network])
         self.address = pulumi.Output.from_input(str(host.address))
-        self.nat64_prefix = pulumi.Output.from_input(str(plan.nat64_prefix))
+        self.nat64_prefix = pulumi.Output.from_input(str(plan.nat64.prefix))
         self.register_outputs({"address": self.address, "nat64_prefix": self.nat64_prefix})

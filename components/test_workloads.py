@@ -1,68 +1,50 @@
 """TestWorkloads: prove pod-to-pod, service by DNS name, CoreDNS, and NAT64 egress.
 
-Typed resources only, so `pulumi preview` works while the kubeconfig is still unknown.
-Each check is a Job; pulumi-kubernetes waits for it, and its result is a stack output.
+Typed resources only, so `pulumi preview` works while the kubeconfig is still unknown. What runs
+and what each check proves is rendered by `rendering/workloads.py`. Each check is a Job;
+pulumi-kubernetes waits for it, and its result is a stack output.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from planning.plan import ClusterPlan
+from components.remote import depends_on
+from rendering.workloads import APP, PORT, Workloads
 
-APP = "kubev6-echo"
-PORT = 8080
 
-# Each script prints what it checked and exits non-zero on the first failure. Timeouts come from
-# `timeout`, not `wget -T`: Debian bookworm's busybox 1.35 wget segfaults with -T.
-POD_TO_POD = """set -eu
-ips=$(nslookup -type=AAAA {headless} | awk '/^Address: / && $2 ~ /:/ {{print $2}}')
-[ -n "$ips" ] || {{ echo "no pod addresses for {headless}"; exit 1; }}
-for ip in $ips; do timeout 5 wget -q -O- "http://[$ip]:{port}/hostname" && echo " <- [$ip]"; done
-"""
-SERVICE_DNS = """set -eu
-nslookup -type=AAAA {service} | tee /dev/stderr | grep -q 'Address: .*:'
-timeout 5 wget -q -O- "http://{service}/hostname" && echo " <- {service}"
-"""
-COREDNS = """set -eu
-nslookup -type=AAAA kubernetes.default.svc.{domain} | grep -q 'Address: .*:'
-echo "CoreDNS answers"
-"""
-EGRESS = """set -eu
-timeout 10 wget -q -O /dev/null "{url}" && echo "fetched {url} through DNS64/NAT64"
-"""
+@dataclass(frozen=True)
+class TestWorkloadsArgs:
+    workloads: Workloads
+    kubeconfig: pulumi.Output[str]  # the master's admin kubeconfig (a secret)
 
 
 class TestWorkloads(pulumi.ComponentResource):
+    provider: k8s.Provider
     results: pulumi.Output[dict[str, str]]
 
-    def __init__(
-        self,
-        name: str,
-        plan: ClusterPlan,
-        kubeconfig: pulumi.Output[str],
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: TestWorkloadsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:TestWorkloads", name, None, opts)
-        cfg = plan.config.workloads
-        # Air-gapped nodes have the images imported from the mirror and no registry to pull from.
-        pull = "Never" if plan.config.kubernetes.artifacts == "mirror" else None
-        provider = k8s.Provider(f"{name}-provider", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self))
-        opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on)
+        w = args.workloads
+        cfg, pull = w.settings, w.pull_policy
+        self.provider = provider = k8s.Provider(
+            f"{name}-provider", kubeconfig=args.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts))
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=cfg.namespace), opts=opts_k8s
         )
         in_ns = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         meta = k8s.meta.v1.ObjectMetaArgs(namespace=cfg.namespace, labels={"app": APP})
-        minion_names = [m.name for m in plan.minions]
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-echo",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=APP, namespace=cfg.namespace),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=max(cfg.replicas, len(minion_names)),
+                replicas=w.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": APP}),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=meta,
@@ -76,7 +58,7 @@ class TestWorkloads(pulumi.ComponentResource):
                                 label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": APP}),
                             )
                         ],
-                        affinity=_on_nodes(minion_names),
+                        affinity=_on_nodes(w.echo_nodes),
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="echo",
@@ -116,24 +98,9 @@ class TestWorkloads(pulumi.ComponentResource):
             ),
             opts=in_ns,
         )
-        domain = plan.config.network.dns_domain
-        service_name = f"{APP}.{cfg.namespace}.svc.{domain}"
-        checks = {
-            "podToPod": POD_TO_POD.format(headless=f"{APP}-pods.{cfg.namespace}.svc.{domain}", port=PORT),
-            "serviceByName": SERVICE_DNS.format(service=service_name),
-            "coreDns": COREDNS.format(domain=domain),
-            "nat64Egress": EGRESS.format(url=cfg.egress_url),
-        }
-        origin = f"a pod on {minion_names[0]}" if minion_names else "a pod"
-        tried = {
-            "podToPod": f"{origin} fetched /hostname from every echo pod by its IPv6 address (headless service)",
-            "serviceByName": f"{origin} resolved {service_name} (AAAA) and fetched it through its ClusterIP",
-            "coreDns": f"{origin} resolved kubernetes.default.svc.{domain} (AAAA) through CoreDNS",
-            "nat64Egress": f"{origin} fetched the IPv4-only {cfg.egress_url} by name through DNS64 + NAT64",
-        }
         after_app = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[deployment, service, headless])
         results = {}
-        for check, script in checks.items():
+        for check, rendered in w.checks.items():
             job = k8s.batch.v1.Job(
                 f"{name}-{check}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=f"check-{check.lower()}", namespace=cfg.namespace),
@@ -143,13 +110,13 @@ class TestWorkloads(pulumi.ComponentResource):
                         spec=k8s.core.v1.PodSpecArgs(
                             restart_policy="Never",
                             # Run from the first minion: the echo pods on other minions are across nodes.
-                            affinity=_on_nodes(minion_names[:1]),
+                            affinity=_on_nodes(w.check_nodes),
                             containers=[
                                 k8s.core.v1.ContainerArgs(
                                     name="check",
                                     image=cfg.check_image,
                                     image_pull_policy=pull,
-                                    command=["sh", "-c", script],
+                                    command=["sh", "-c", rendered.script],
                                 )
                             ],
                         )
@@ -157,7 +124,7 @@ class TestWorkloads(pulumi.ComponentResource):
                 ),
                 opts=after_app,
             )
-            results[check] = job.status.apply(lambda status, what=tried[check]: f"{_verdict(status)}: {what}")
+            results[check] = job.status.apply(lambda status, what=rendered.proves: f"{_verdict(status)}: {what}")
         self.results = pulumi.Output.all(**results)
         self.register_outputs({"results": self.results})
 
@@ -168,7 +135,7 @@ def _verdict(status: k8s.batch.v1.outputs.JobStatus | None) -> str:
     return "pass" if (status.succeeded or 0) > 0 else "fail"
 
 
-def _on_nodes(names: list[str]) -> k8s.core.v1.AffinityArgs | None:
+def _on_nodes(names: tuple[str, ...]) -> k8s.core.v1.AffinityArgs | None:
     if not names:
         return None
     return k8s.core.v1.AffinityArgs(
@@ -178,7 +145,7 @@ def _on_nodes(names: list[str]) -> k8s.core.v1.AffinityArgs | None:
                     k8s.core.v1.NodeSelectorTermArgs(
                         match_expressions=[
                             k8s.core.v1.NodeSelectorRequirementArgs(
-                                key="kubernetes.io/hostname", operator="In", values=names
+                                key="kubernetes.io/hostname", operator="In", values=list(names)
                             )
                         ]
                     )

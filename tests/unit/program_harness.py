@@ -59,12 +59,17 @@ class Recorder(pulumi.runtime.Mocks):
             current = self.parents.get(current)
         return chain
 
+    def descendants(self, name: str) -> set[str]:
+        children = {child for child, parent in self.parents.items() if parent == name}
+        return children.union(*(self.descendants(c) for c in children))
+
     def all_depends_on(self, name: str) -> set[str]:
-        """Explicit dependencies of a resource and of its component ancestors (Pulumi inherits those)."""
+        """Explicit dependencies of a resource and of its component ancestors (a child waits for its
+        parent's), each with its descendants: depending on a component waits for all its children."""
         deps: set[str] = set()
         for n in [name, *self.ancestors(name)]:
             deps.update(self.depends_on.get(n, []))
-        return deps
+        return deps.union(*(self.descendants(d) for d in deps))
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Remote commands over SSH: one per node per concern, idempotent, secrets kept out of logs."""
+"""Remote commands over SSH: one per host per concern, idempotent, secrets kept out of logs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pulumi
 from pulumi_command import remote
 
 from planning.plan import ClusterPlan, HostPlan
+from rendering.steps import Step
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,15 @@ def ssh_access(plan: ClusterPlan, private_key: pulumi.Output[str]) -> SshAccess:
     return SshAccess(ssh.user, ssh.port, private_key, ssh.dial_error_limit, ssh.per_dial_timeout)
 
 
+def depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """A component's `depends_on`, handed to the children that must wait for it as well (a child
+    waits for its parent's registration; this says it outright rather than rely on that)."""
+    deps = opts.depends_on if opts is not None else None
+    if deps is None:
+        return []
+    return [deps] if isinstance(deps, pulumi.Resource) else list(deps)  # type: ignore[arg-type]
+
+
 def run(
     name: str,
     access: SshAccess,
@@ -63,3 +73,16 @@ def run(
         logging=remote.Logging.NONE if secret else remote.Logging.STDOUT_AND_STDERR,
         opts=opts,
     )
+
+
+def run_step(
+    name: str,
+    access: SshAccess,
+    host: HostPlan,
+    step: Step,
+    *,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> remote.Command:
+    """A rendered step as one remote command: its create script, and its delete script on destroy."""
+    return run(name, access, host, step.create, delete=step.delete, parent=parent, depends_on=depends_on)

@@ -28,9 +28,9 @@ def export_outputs(plan: ClusterPlan, master: KubeadmMaster | None, workloads: T
         {
             "name": plan.gateway.name,
             "address": str(plan.gateway.address),
-            "nat64Prefix": str(plan.nat64_prefix),
-            "nat64Engine": cfg.gateway.nat64.engine,
-            "dns64Engine": cfg.gateway.dns64.engine,
+            "nat64Prefix": str(plan.nat64.prefix),
+            "nat64Engine": plan.nat64.engine,
+            "dns64Engine": plan.dns64.engine,
         },
     )
     pulumi.export(
