@@ -265,7 +265,8 @@ class GatewayConfig(Strict):
 
 
 class NodeConfig(Strict):
-    """One Kubernetes node."""
+    """A Kubernetes node. The list holds exactly one `master` and, for the test workloads, at least
+    one `minion` (a warning without)."""
 
     name: Hostname = Field(description="Host name and Kubernetes node name; unique, also against `gateway.name`.")
     role: Literal["master", "minion"] = Field(
@@ -350,8 +351,8 @@ class KubeProxyConfig(Strict):
 
 
 class MirrorConfig(Strict):
-    """kubernetes.artifacts: mirror. The machine running `pulumi up` holds the artifacts
-    (scripts/build-artifacts.sh); the gateway serves them over IPv6 to the nodes."""
+    """The artifact mirror of `kubernetes.artifacts: mirror`: the machine running `pulumi up` holds
+    the artifacts (built by scripts/build-artifacts.sh); the gateway serves them over IPv6 to the nodes."""
 
     source: AbsolutePath | None = Field(
         None,
