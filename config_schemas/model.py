@@ -4,6 +4,11 @@ Each field of `ClusterConfig` is one Pulumi config key `kubev6:<camelCaseName>`.
 Field-level rules (types, families, ranges) live here; rules that relate several
 keys (overlaps, membership, counts) live in `topology_checks.py` so each can name
 every key involved.
+
+Every field is documented where it is declared: `Field(default, description=...)` says
+what the key does, and the rules of `topology_checks.py` that concern it. The README's
+config reference is generated from these (`python -m config_schemas.reference`), so a
+description is what operators read: Markdown, short, for someone writing the YAML.
 """
 
 from __future__ import annotations
@@ -76,142 +81,288 @@ KernelWord = Annotated[str, AfterValidator(_kernel_word)]
 
 
 class LibvirtPlatform(Strict):
-    """Machines are libvirt domains declared by the stack."""
+    """The stack declares the machines as libvirt domains: a storage pool, a base image with a
+    copy-on-write disk per machine, the IPv6-only cluster network, the gateway's IPv4 uplink (a
+    libvirt NAT network) and a cloud-init disk per machine."""
 
-    kind: Literal["libvirt"]
-    uri: LibvirtUri = "qemu:///system"
-    # kvm where nested virtualisation works; qemu (software emulation, TCG) elsewhere.
-    domain_type: Literal["kvm", "qemu"] = "kvm"
-    # A qcow2/raw cloud image: an http(s) URL or a local path on the libvirt host.
-    base_image: ImageSource
-    pool_path: AbsolutePath = "/var/lib/libvirt/images/kube-v6"
-    cluster_bridge: InterfaceName = "kv6br0"
-    uplink_bridge: InterfaceName = "kv6up0"
-    # The gateway's IPv4 uplink: a libvirt NAT network of this prefix; the host takes its first address.
-    uplink_prefix: UnicastIPv4Prefix = netaddr.IPNetwork("192.168.164.0/24")
-    vcpus: Annotated[WholeNumber, Field(ge=1, le=64)] = 2
-    memory_mib: Annotated[WholeNumber, Field(ge=512)] = 2048
-    gateway_memory_mib: Annotated[WholeNumber, Field(ge=256)] = 512
-    disk_gib: Annotated[WholeNumber, Field(ge=4)] = 20
-    # Direct kernel boot: a kernel (and initrd) on the libvirt host instead of the image's boot loader.
-    kernel: AbsolutePath | None = None
-    initrd: AbsolutePath | None = None
-    # The kernel command line with `kernel`: a list of words (`key=value` or a bare flag).
-    kernel_cmdline: Annotated[list[KernelWord], Field(min_length=1)] | None = None
-    # libvirt's resolver (dnsmasq) on the uplink's first address; off when another resolver serves it.
-    uplink_dns: bool = True
+    kind: Literal["libvirt"] = Field(description="Selects this platform.")
+    uri: LibvirtUri = Field(
+        "qemu:///system",
+        description="libvirt connection URI, e.g. `qemu+ssh://user@host/system`. A local URI (`qemu:///system`) "
+        "also turns on the check that `network.nodePrefix` overlaps no route of the machine running `pulumi up` "
+        "except through `clusterBridge`.",
+    )
+    domain_type: Literal["kvm", "qemu"] = Field(
+        "kvm",
+        description="`kvm` where (nested) virtualisation works; `qemu` (software emulation, TCG) elsewhere, "
+        "much slower: raise `kubernetes.timeouts` with it.",
+    )
+    base_image: ImageSource = Field(
+        description="The cloud image (qcow2 or raw) under every machine's copy-on-write disk: an http(s) URL or "
+        "an absolute path on the libvirt host."
+    )
+    pool_path: AbsolutePath = Field(
+        "/var/lib/libvirt/images/kube-v6",
+        description="Folder of the stack's storage pool on the libvirt host (base image, disks, cloud-init disks).",
+    )
+    cluster_bridge: InterfaceName = Field(
+        "kv6br0",
+        description="Bridge of the IPv6-only cluster network. The libvirt host takes `network.nodePrefix`'s "
+        "first address on it, which no machine may use.",
+    )
+    uplink_bridge: InterfaceName = Field(
+        "kv6up0", description="Bridge of the gateway's IPv4 uplink (a libvirt NAT network)."
+    )
+    uplink_prefix: UnicastIPv4Prefix = Field(
+        netaddr.IPNetwork("192.168.164.0/24"),
+        description="IPv4 prefix of the uplink network; the libvirt host takes its first address. "
+        "`gateway.uplinkAddress` must lie inside it.",
+    )
+    vcpus: Annotated[WholeNumber, Field(ge=1, le=64)] = Field(2, description="Virtual CPUs of every machine.")
+    memory_mib: Annotated[WholeNumber, Field(ge=512)] = Field(
+        2048, description="Memory of each Kubernetes node, in MiB."
+    )
+    gateway_memory_mib: Annotated[WholeNumber, Field(ge=256)] = Field(512, description="Memory of the gateway, in MiB.")
+    disk_gib: Annotated[WholeNumber, Field(ge=4)] = Field(20, description="Size of every machine's disk, in GiB.")
+    kernel: AbsolutePath | None = Field(
+        None,
+        description="Direct kernel boot: a kernel file on the libvirt host, booted instead of the image's boot "
+        "loader. Unset: the image boots itself.",
+    )
+    initrd: AbsolutePath | None = Field(
+        None, description="The initrd for `kernel`, a file on the libvirt host; only with `kernel`."
+    )
+    kernel_cmdline: Annotated[list[KernelWord], Field(min_length=1)] | None = Field(
+        None,
+        description="The kernel command line for `kernel`, one word per entry (`key=value` or a bare flag), "
+        "e.g. `[root=LABEL=kv6root, ro, console=ttyS0]`; only with `kernel`.",
+    )
+    uplink_dns: bool = Field(
+        True,
+        description="libvirt's resolver (dnsmasq) on the uplink's first address; `false` where another resolver "
+        "serves that address.",
+    )
 
 
 class ExistingPlatform(Strict):
-    """Machines already exist; the stack reaches them over SSH (node `host`, else its address)."""
+    """The machines already exist: the stack configures them over SSH, at each machine's `host`, else
+    its address. It creates no machine and removes only what it wrote."""
 
-    kind: Literal["existing"]
+    kind: Literal["existing"] = Field(description="Selects this platform.")
 
 
 Platform = Annotated[LibvirtPlatform | ExistingPlatform, Field(discriminator="kind")]
 
 
 class NetworkConfig(Strict):
-    node_prefix: UnicastIPv6Prefix
-    pod_supernet: UnicastIPv6Prefix
-    service_subnet: UnicastIPv6Prefix
-    nat64_prefix: Nat64Prefix = WELL_KNOWN_NAT64_PREFIX
-    # Nodes get `default via <gateway>`: kubeadm needs a default route to pick addresses.
-    default_route_via_gateway: bool = True
-    cluster_interface: InterfaceName = "eth0"
-    dns_domain: DnsDomain = "cluster.local"
-    # The bridge on the machine running `pulumi up` that carries the node network, if any.
-    # Routes of this machine through it are expected; any other route overlapping the node
-    # network is refused (it would break this machine's own connectivity).
-    local_bridge: InterfaceName | None = None
+    """The cluster's IPv6 prefixes and how machines attach to the node network. The four prefixes
+    (`nodePrefix`, `podSupernet`, `serviceSubnet`, `nat64Prefix`) must not overlap; each is global
+    (2000::/3) or unique local (fc00::/7) and written without host bits."""
+
+    node_prefix: UnicastIPv6Prefix = Field(
+        description="IPv6 prefix of the node network the gateway and nodes share, e.g. `fd00::/64`; /120 or "
+        "larger. With a local platform (a local `platform.uri`, or `localBridge` set) it must overlap no route "
+        "of the machine running `pulumi up` but those through the cluster's own bridge."
+    )
+    pod_supernet: UnicastIPv6Prefix = Field(
+        description="IPv6 prefix holding every node's pod /64 (`nodes[].podSubnet`), e.g. `fd00:100::/40`; "
+        "/64 or larger."
+    )
+    service_subnet: UnicastIPv6Prefix = Field(
+        description="IPv6 range of the Services' cluster IPs, e.g. `fd00:1234::/112`: /108 to /120 "
+        "(kube-apiserver refuses larger ranges; kubeadm clamps /108 to /111 to their first /112, a warning). "
+        "The cluster DNS Service takes its 10th address."
+    )
+    nat64_prefix: Nat64Prefix = Field(
+        WELL_KNOWN_NAT64_PREFIX,
+        description="The prefix NAT64 maps IPv4 into and DNS64 synthesises AAAA records in: /32, /40, /48, "
+        "/56, /64 or /96 (RFC 6052), /96 with TAYGA, at most /96 with Unbound. The well-known `64:ff9b::/96` "
+        "(also `64:ff9b:1::/48`) or a global or unique local one. The well-known prefix may not be used for "
+        "non-global IPv4 (RFC 6052 section 3.1): a `gateway.nat64.reachableIpv4` that is not global needs a "
+        "network-specific prefix such as `fd00:64:ff9b::/96`.",
+    )
+    default_route_via_gateway: bool = Field(
+        True,
+        description="Give the nodes `default via <gateway.address>`: kubeadm needs a default route to pick "
+        "the node's address.",
+    )
+    cluster_interface: InterfaceName = Field("eth0", description="Every machine's interface on the node network.")
+    dns_domain: DnsDomain = Field("cluster.local", description="The cluster's DNS domain.")
+    local_bridge: InterfaceName | None = Field(
+        None,
+        description="The device on the machine running `pulumi up` that carries the node network, if any (the "
+        "labs). Routes of this machine through it are expected; any other route overlapping `nodePrefix` is "
+        "refused, as a cluster network there would break this machine's own connectivity.",
+    )
 
 
 class Nat64Config(Strict):
-    engine: Literal["jool", "tayga"] = "jool"
-    # TAYGA's dynamic IPv4 pool (masqueraded behind the uplink); Jool uses the uplink address.
-    ipv4_pool: UnicastIPv4Prefix = netaddr.IPNetwork("192.168.255.0/24")
-    # IPv4 destinations the cluster must reach through NAT64, if not the global internet.
-    # The well-known prefix may not be used for non-global IPv4 (RFC 6052 section 3.1).
-    reachable_ipv4: list[IPv4Prefix] = Field(default_factory=list)
+    """NAT64 on the gateway: the cluster's way to IPv4, for the cluster's own prefixes only."""
+
+    engine: Literal["jool", "tayga"] = Field(
+        "jool",
+        description="`jool` (in-kernel, stateful, translates to the uplink address) or `tayga` (userspace, "
+        "a dynamic IPv4 pool masqueraded behind the uplink). With TAYGA and the well-known NAT64 prefix, "
+        "TAYGA takes the node network's last-but-one address, which no machine may use.",
+    )
+    ipv4_pool: UnicastIPv4Prefix = Field(
+        netaddr.IPNetwork("192.168.255.0/24"),
+        description="TAYGA's dynamic IPv4 pool, masqueraded behind the uplink (Jool uses the uplink address); "
+        "must not overlap `gateway.uplinkAddress`'s subnet.",
+    )
+    reachable_ipv4: list[IPv4Prefix] = Field(
+        default_factory=list,
+        description="IPv4 destinations the cluster must reach through NAT64 if not only the global internet, "
+        "e.g. a lab's `[192.168.170.0/24]`. Non-global ones need a network-specific `network.nat64Prefix`. "
+        "Empty: the global internet.",
+    )
 
 
 class Dns64Config(Strict):
-    engine: Literal["unbound", "bind9"] = "unbound"
-    upstream: Annotated[list[UnicastIPv4Address], Field(min_length=1)]
-    # Zones the upstream serves although RFC 6761 reserves them (e.g. "test." in a lab); kept
-    # with their final dot.
-    local_zones: list[DnsZone] = Field(default_factory=list)
+    """DNS64 on the gateway: the nodes' resolver, answering IPv4-only names with AAAA records in
+    `network.nat64Prefix`."""
+
+    engine: Literal["unbound", "bind9"] = Field("unbound", description="`unbound` or `bind9` (BIND 9's `named`).")
+    upstream: Annotated[list[UnicastIPv4Address], Field(min_length=1)] = Field(
+        description="IPv4 resolvers the DNS64 forwards to, at least one, e.g. `[192.168.164.1]`."
+    )
+    local_zones: list[DnsZone] = Field(
+        default_factory=list,
+        description="Zones the upstream serves although RFC 6761 reserves them (e.g. `test.` in a lab), "
+        "kept with their final dot and answered without DNSSEC validation.",
+    )
 
 
 class GatewayConfig(Strict):
-    name: Hostname = "kube-nat64-dns64"
-    address: IPv6Address
-    # Where SSH reaches the gateway if not at `address` (existing hosts).
-    host: SshHost | None = None
-    uplink_interface: InterfaceName = "eth1"
-    # The gateway's own IPv4 address on the uplink (libvirt platform), e.g. 192.168.164.2/24.
-    uplink_address: UnicastIPv4Interface | None = None
-    uplink_gateway: UnicastIPv4Address | None = None
-    nat64: Nat64Config = Field(default_factory=Nat64Config)
-    dns64: Dns64Config
+    """The dual-stack NAT64/DNS64 gateway: on the node network and an IPv4 uplink, the nodes' default
+    route and resolver; it routes each pod /64 to its node."""
+
+    name: Hostname = Field("kube-nat64-dns64", description="Host name of the gateway; unique among the machines.")
+    address: IPv6Address = Field(
+        description="The gateway's IPv6 address, inside `network.nodePrefix` (not its first or last address), "
+        "e.g. `fd00::64`."
+    )
+    host: SshHost | None = Field(
+        None,
+        description="Where SSH reaches the gateway (existing hosts): a host name or an IP address. Unset: `address`.",
+    )
+    uplink_interface: InterfaceName = Field("eth1", description="The gateway's IPv4 uplink interface.")
+    uplink_address: UnicastIPv4Interface | None = Field(
+        None,
+        description="The gateway's IPv4 address on the uplink with its prefix length, e.g. `192.168.164.2/24`; "
+        "not the subnet's network or broadcast address. Required on the libvirt platform (cloud-init writes "
+        "it), inside `platform.uplinkPrefix` and not the libvirt host's first address there. Existing hosts "
+        "keep their uplink as it is.",
+    )
+    uplink_gateway: UnicastIPv4Address | None = Field(
+        None,
+        description="The gateway's IPv4 default route, inside `uplinkAddress`'s subnet, neither the gateway's "
+        "own address nor the subnet's network or broadcast address; used only with `uplinkAddress`. Unset: "
+        "the uplink subnet's first address.",
+    )
+    nat64: Nat64Config = Field(default_factory=Nat64Config, description="The NAT64 translator.")
+    dns64: Dns64Config = Field(description="The DNS64 resolver.")
 
 
 class NodeConfig(Strict):
-    name: Hostname
-    role: Literal["master", "minion"]
-    address: IPv6Address
-    # A /64 inside network.podSupernet; derived from the address's host part when omitted.
-    pod_subnet: IPv6Prefix | None = None
-    host: SshHost | None = None
+    """A Kubernetes node. The list holds exactly one `master` and, for the test workloads, at least
+    one `minion` (a warning without)."""
+
+    name: Hostname = Field(description="Host name and Kubernetes node name; unique, also against `gateway.name`.")
+    role: Literal["master", "minion"] = Field(
+        description="`master` (the control plane; exactly one) or `minion` (a worker)."
+    )
+    address: IPv6Address = Field(
+        description="The node's IPv6 address, inside `network.nodePrefix` (not its first or last address); "
+        "unique, also against `gateway.address`. e.g. `fd00::101`."
+    )
+    pod_subnet: IPv6Prefix | None = Field(
+        None,
+        description="The node's pod /64, inside `network.podSupernet`, overlapping no other node's pod /64 "
+        "and no other prefix of `network`. Unset: the supernet's /64 numbered by the address's host part "
+        "(`::101` -> the 0x101st /64), stable when nodes are added; set it where that number does not fit "
+        "the supernet.",
+    )
+    host: SshHost | None = Field(
+        None,
+        description="Where SSH reaches the node: a host name or an IP address; only with `platform.kind: "
+        "existing`. Unset: `address`.",
+    )
 
 
 Timeout = Annotated[str, AfterValidator(go_duration("4m0s"))]
+TokenTtl = Annotated[str, AfterValidator(go_duration("24h0m0s", " (0s: never expires)"))]
 
 
 class TimeoutsConfig(Strict):
-    """kubeadm v1beta4 timeouts; raise them for software-emulated machines."""
+    """kubeadm v1beta4 timeouts, in Go's duration syntax; raise them for software-emulated machines."""
 
-    control_plane_component_health_check: Timeout = "4m0s"
-    kubelet_health_check: Timeout = "4m0s"
-    kubernetes_api_call: Timeout = Field("1m0s", alias="kubernetesAPICall")  # kubeadm's spelling
-    discovery: Timeout = "5m0s"
-    tls_bootstrap: Timeout = "5m0s"
+    control_plane_component_health_check: Timeout = Field(
+        "4m0s", description="How long `kubeadm init` waits for the control-plane components to be healthy."
+    )
+    kubelet_health_check: Timeout = Field("4m0s", description="How long kubeadm waits for the kubelet to be healthy.")
+    kubernetes_api_call: Timeout = Field(
+        "1m0s",
+        alias="kubernetesAPICall",  # kubeadm's spelling
+        description="How long kubeadm waits for each call to the API server.",
+    )
+    discovery: Timeout = Field("5m0s", description="How long `kubeadm join` waits to discover the cluster.")
+    tls_bootstrap: Timeout = Field("5m0s", description="How long `kubeadm join` waits for the kubelet's TLS bootstrap.")
 
 
 class KubeletConfig(Strict):
     """Kubelet settings for machines unlike a stock systemd host; a real machine keeps the defaults."""
 
-    # `systemd` (the init system manages cgroups) or `cgroupfs` (no systemd, e.g. namespace
-    # machines); containerd's runc follows it (SystemdCgroup).
-    cgroup_driver: Literal["systemd", "cgroupfs"] = "systemd"
-    # Kubernetes 1.35+ refuses cgroup v1 hosts unless this is false (KEP-5573); with false,
-    # `ignorePreflightErrors` needs SystemVerification too.
-    fail_cgroup_v1: bool = True
-    # Several kubelets on one host (nodes as namespaces): each node's pods go under the cgroup
-    # `<cgroupRootPrefix>-<node name>` (kubelet --cgroup-root), which must exist. None: the root.
-    cgroup_root_prefix: AbsolutePath | None = None
+    cgroup_driver: Literal["systemd", "cgroupfs"] = Field(
+        "systemd",
+        description="`systemd` (the init system manages cgroups) or `cgroupfs` (no systemd, e.g. namespace "
+        "machines); containerd's runc follows it (`SystemdCgroup`).",
+    )
+    fail_cgroup_v1: bool = Field(
+        True,
+        description="Kubernetes 1.35+ refuses cgroup v1 hosts unless this is `false` (KEP-5573); with `false`, "
+        "`kubernetes.ignorePreflightErrors` needs `SystemVerification` too.",
+    )
+    cgroup_root_prefix: AbsolutePath | None = Field(
+        None,
+        description="Several kubelets on one host (nodes as namespaces): each node's pods go under the cgroup "
+        "`<cgroupRootPrefix>-<node name>` (kubelet `--cgroup-root`), which must exist. Unset: the root cgroup.",
+    )
 
 
 class ContainerdConfig(Strict):
-    # Where the runtime lacks CAP_SYS_RESOURCE (some sandboxes), a pod's negative oom_score_adj
-    # cannot be set: containerd's restrict_oom_score_adj clamps it to its own.
-    restrict_oom_score_adj: bool = False
+    """containerd settings for unusual runtimes; a real machine keeps the defaults."""
+
+    restrict_oom_score_adj: bool = Field(
+        False,
+        description="Where the runtime lacks CAP_SYS_RESOURCE (some sandboxes), a pod's negative "
+        "oom_score_adj cannot be set: `true` makes containerd clamp it to its own (`restrict_oom_score_adj`).",
+    )
 
 
 class KubeProxyConfig(Strict):
-    # kube-proxy's conntrack.maxPerCore; 0 leaves nf_conntrack_max alone (it cannot be written
-    # inside a network namespace). None: kube-proxy's default.
-    conntrack_max_per_core: Annotated[WholeNumber, Field(ge=0)] | None = None
+    """kube-proxy settings for unusual hosts; a real machine keeps the defaults."""
+
+    conntrack_max_per_core: Annotated[WholeNumber, Field(ge=0)] | None = Field(
+        None,
+        description="kube-proxy's `conntrack.maxPerCore`; `0` leaves `nf_conntrack_max` alone (it cannot be "
+        "written inside a network namespace). Unset: kube-proxy's default.",
+    )
 
 
 class MirrorConfig(Strict):
-    """kubernetes.artifacts: mirror. The machine running `pulumi up` holds the artifacts
-    (scripts/build-artifacts.sh); the gateway serves them over IPv6 to the nodes."""
+    """The artifact mirror of `kubernetes.artifacts: mirror`: the machine running `pulumi up` holds
+    the artifacts (built by scripts/build-artifacts.sh); the gateway serves them over IPv6 to the nodes."""
 
-    # Folder with bin/ and images/ (default: scripts/build-artifacts.sh's cache for the version).
-    source: AbsolutePath | None = None
-    # TCP port of the gateway's HTTP server.
-    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = 8089
+    source: AbsolutePath | None = Field(
+        None,
+        description="Folder with `bin/` and `images/` on the machine running `pulumi up`. Unset: the build "
+        "cache of scripts/build-artifacts.sh for `kubernetes.version` (`/var/cache/kube-v6/artifacts/v<version>`, "
+        "or under `$KUBEV6_ARTIFACTS`).",
+    )
+    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
+        8089, description="TCP port of the gateway's HTTP server for the artifacts."
+    )
 
 
 PREFLIGHT_CHECK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -225,25 +376,57 @@ def _preflight_checks(values: list[str]) -> list[str]:
 
 
 class KubernetesConfig(Strict):
-    version: str = DEFAULT_KUBERNETES_VERSION
-    cluster_name: Hostname = "kube-v6"
-    # online: packages from the Kubernetes package repository, images from imageRepository.
-    # mirror (air-gapped): binaries and images built from source (scripts/build-artifacts.sh),
-    # served by the gateway; images are used as imported (pull policy Never).
-    artifacts: Literal["online", "mirror"] = "online"
-    mirror: MirrorConfig = Field(default_factory=MirrorConfig)
-    kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
-    containerd: ContainerdConfig = Field(default_factory=ContainerdConfig)
-    kube_proxy: KubeProxyConfig = Field(default_factory=KubeProxyConfig)
-    # kubeadm preflight checks whose errors become warnings (e.g. SystemVerification on cgroup v1).
-    ignore_preflight_errors: Annotated[list[str], AfterValidator(_preflight_checks)] = Field(default_factory=list)
-    image_repository: ImageRepository = "registry.k8s.io"
-    package_repository: HttpUrl = "https://pkgs.k8s.io/core:/stable:"
-    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
-    # Let ordinary pods run on the master (small clusters).
-    schedule_on_master: bool = False
-    # Lifetime of the bootstrap token minions join with ("0s": never expires, as in the seed).
-    token_ttl: Annotated[str, AfterValidator(go_duration("24h0m0s", " (0s: never expires)"))] = "24h0m0s"
+    """What kubeadm sets up and where the Kubernetes software comes from."""
+
+    version: str = Field(
+        DEFAULT_KUBERNETES_VERSION,
+        description="Kubernetes version, a full patch release like `1.36.1` (a leading `v` is dropped): packages "
+        f"and images are pinned to it. 1.{OLDEST_KUBERNETES_MINOR} or newer (kubeadm's v1beta4 config API); "
+        "kubeadm 1.36 deploys 1.35 or newer. The default is the version scripts/build-artifacts.sh builds "
+        "(`artifacts/versions.env`).",
+    )
+    cluster_name: Hostname = Field("kube-v6", description="kubeadm's cluster name.")
+    artifacts: Literal["online", "mirror"] = Field(
+        "online",
+        description="`online`: packages from `packageRepository`, images from `imageRepository`. `mirror` "
+        "(air-gapped): binaries and images built from source by scripts/build-artifacts.sh, served by the "
+        "gateway over IPv6 (`kubernetes.mirror`); images are used as imported (pull policy `Never`).",
+    )
+    mirror: MirrorConfig = Field(
+        default_factory=MirrorConfig,
+        description="With `artifacts: mirror`: where the artifacts are and where the gateway serves them.",
+    )
+    kubelet: KubeletConfig = Field(
+        default_factory=KubeletConfig, description="Kubelet settings for machines unlike a stock systemd host."
+    )
+    containerd: ContainerdConfig = Field(
+        default_factory=ContainerdConfig, description="containerd settings for unusual runtimes."
+    )
+    kube_proxy: KubeProxyConfig = Field(
+        default_factory=KubeProxyConfig, description="kube-proxy settings for unusual hosts."
+    )
+    ignore_preflight_errors: Annotated[list[str], AfterValidator(_preflight_checks)] = Field(
+        default_factory=list,
+        description="kubeadm preflight checks whose errors become warnings, at init and join, e.g. "
+        "`[SystemVerification]` on a cgroup v1 host.",
+    )
+    image_repository: ImageRepository = Field(
+        "registry.k8s.io",
+        description="Where the control-plane and pause images come from, e.g. `registry.example:5000/k8s`.",
+    )
+    package_repository: HttpUrl = Field(
+        "https://pkgs.k8s.io/core:/stable:",
+        description="Base URL of the Kubernetes Debian package repository (`artifacts: online`); "
+        "`/v<minor>/deb/` is appended.",
+    )
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig, description="kubeadm's v1beta4 timeouts.")
+    schedule_on_master: bool = Field(
+        False, description="Let ordinary pods run on the master (no control-plane taint; small clusters)."
+    )
+    token_ttl: TokenTtl = Field(
+        "24h0m0s",
+        description="Lifetime of the bootstrap token the minions join with, a Go duration; `0s`: never expires.",
+    )
 
     @field_validator("version")
     @classmethod
@@ -268,13 +451,25 @@ _PUBLIC_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9
 
 
 class SshConfig(Strict):
-    user: UserName = "root"
-    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = 22
-    # With kubev6:sshPrivateKey (a secret) set, this is its public half; else both are generated.
-    public_key: str | None = None
-    # Retries while machines boot: pulumi-command's dial_error_limit / per_dial_timeout.
-    dial_error_limit: Annotated[WholeNumber, Field(ge=-1)] = 60
-    per_dial_timeout: Annotated[WholeNumber, Field(ge=1)] = 10
+    """How the stack reaches every machine over SSH (pulumi-command's remote connection)."""
+
+    user: UserName = Field(
+        "root", description="SSH user on every machine (on libvirt, the user cloud-init authorises the key for)."
+    )
+    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(22, description="SSH port of every machine.")
+    public_key: str | None = Field(
+        None,
+        description="One OpenSSH public key line such as `ssh-ed25519 AAAA... comment`: the public half of the "
+        "secret `kubev6:sshPrivateKey`. The stack uses that key pair when both are set; otherwise it generates "
+        "one. A private key here is refused.",
+    )
+    dial_error_limit: Annotated[WholeNumber, Field(ge=-1)] = Field(
+        60,
+        description="SSH dial attempts while the machines boot (pulumi-command's `dialErrorLimit`); `-1`: unlimited.",
+    )
+    per_dial_timeout: Annotated[WholeNumber, Field(ge=1)] = Field(
+        10, description="Seconds per SSH dial attempt (pulumi-command's `perDialTimeout`)."
+    )
 
     @field_validator("public_key")
     @classmethod
@@ -291,30 +486,62 @@ class SshConfig(Strict):
 class StagesConfig(Strict):
     """Each stage can be switched off; a switched-off stage is reported in the outputs."""
 
-    install: bool = True
-    kubeadm: bool = True
-    workloads: bool = True
+    install: bool = Field(True, description="Install containerd and kubeadm, kubelet and kubectl on the nodes.")
+    kubeadm: bool = Field(True, description="Run `kubeadm init` and `kubeadm join`; needs `install`.")
+    workloads: bool = Field(True, description="Deploy the test workloads and run their checks; needs `kubeadm`.")
 
 
 class WorkloadsConfig(Strict):
-    namespace: Hostname = "kubev6-checks"
-    # agnhost serves HTTP (netexec); busybox runs the checks (nslookup, wget).
-    image: ImageReference = "registry.k8s.io/e2e-test-images/agnhost:2.53"
-    check_image: ImageReference = "docker.io/library/busybox:1.36"
-    # An IPv4-only name the egress check fetches through DNS64 + NAT64.
-    egress_url: HttpUrl = "http://ipv4.google.com/"
-    replicas: Annotated[WholeNumber, Field(ge=2, le=100)] = 2
+    """The test workloads: an echo Deployment and check Jobs for pod-to-pod, Service by name, CoreDNS
+    and NAT64 egress."""
+
+    namespace: Hostname = Field("kubev6-checks", description="Namespace of the test workloads.")
+    image: ImageReference = Field(
+        "registry.k8s.io/e2e-test-images/agnhost:2.53",
+        description="Image of the echo server (agnhost `netexec`, serving HTTP).",
+    )
+    check_image: ImageReference = Field(
+        "docker.io/library/busybox:1.36",
+        description="Image the check Jobs run (`nslookup`, `wget`).",
+    )
+    egress_url: HttpUrl = Field(
+        "http://ipv4.google.com/",
+        description="An IPv4-only URL the egress check fetches through DNS64 and NAT64.",
+    )
+    replicas: Annotated[WholeNumber, Field(ge=2, le=100)] = Field(
+        2, description="Echo server replicas, spread over the minions; raised to the number of minions if lower."
+    )
 
 
 class ClusterConfig(Strict):
-    """The whole stack config; each field is the config key `kubev6:<alias>`."""
+    """The stack config. Each key below is the Pulumi config key `kubev6:<key>` in `Pulumi.<stack>.yaml`,
+    written as structured YAML; the stacks' files are worked examples.
 
-    api_version: Literal["kubev6.dev/v1alpha1"] = API_VERSION
-    platform: Platform
-    network: NetworkConfig
-    gateway: GatewayConfig
-    nodes: Annotated[list[NodeConfig], Field(min_length=1)]
-    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
-    ssh: SshConfig = Field(default_factory=SshConfig)
-    stages: StagesConfig = Field(default_factory=StagesConfig)
-    workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)
+    Unknown keys are errors. Every problem is reported at once, naming the key, before any resource is
+    declared. Each value is checked against what it becomes: interface names as Linux takes them (at
+    most 15 letters, digits, `-_.`), DNS names, image references, URLs and paths without quotes, spaces
+    or shell characters (nothing is copied into a rendered file unchecked), IPv6 prefixes global or
+    unique local (the NAT64 prefix also `64:ff9b::/96`), counts and sizes whole numbers (`true` is not
+    1), durations in Go's syntax (`24h0m0s`)."""
+
+    api_version: Literal["kubev6.dev/v1alpha1"] = Field(API_VERSION, description="Version of this config API.")
+    platform: Platform = Field(
+        description="Where the machines come from, by `kind`: `libvirt` (the stack declares VMs) or `existing` "
+        "(hosts reached over SSH)."
+    )
+    network: NetworkConfig = Field(description="The cluster's IPv6 prefixes and the node network.")
+    gateway: GatewayConfig = Field(description="The NAT64/DNS64 gateway, the cluster's only way to IPv4.")
+    nodes: Annotated[list[NodeConfig], Field(min_length=1)] = Field(
+        description="The Kubernetes nodes: exactly one `master` and, for the test workloads, at least one "
+        "`minion` (a warning without); names and addresses unique, also against the gateway's."
+    )
+    kubernetes: KubernetesConfig = Field(
+        default_factory=KubernetesConfig, description="What kubeadm sets up and where its software comes from."
+    )
+    ssh: SshConfig = Field(default_factory=SshConfig, description="How the stack reaches the machines over SSH.")
+    stages: StagesConfig = Field(
+        default_factory=StagesConfig, description="Which stages run; each needs the one before it."
+    )
+    workloads: WorkloadsConfig = Field(
+        default_factory=WorkloadsConfig, description="The test workloads that check the cluster once it is up."
+    )

@@ -1,4 +1,5 @@
-"""The README stays true: its config reference lists every key, and CI runs its test command."""
+"""The README stays true: its config reference is generated from the models and lists every key,
+and CI runs its test command."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from config_schemas.model import ClusterConfig
+from config_schemas.reference import BEGIN, END, REGENERATE, render, section_of
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -39,6 +41,14 @@ def test_config_reference_lists_every_key_and_nothing_else() -> None:
     keys = config_keys(ClusterConfig) | {"sshPrivateKey"}
     assert keys - documented == set(), "keys missing from the README's config reference"
     assert documented - keys == set(), "README documents keys that do not exist"
+
+
+def test_config_reference_is_generated_from_the_models() -> None:
+    assert README.count(BEGIN) == 1 and README.count(END) == 1, "README needs exactly one pair of markers"
+    assert README.index(BEGIN) > README.index("## Config reference"), "the markers belong in the config reference"
+    assert section_of(README) == render(), (
+        f"README.md's config reference differs from the models' descriptions: run `.venv/bin/{REGENERATE}`"
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:
