@@ -24,6 +24,16 @@ def load_stack_config() -> tuple[LoadedConfig, pulumi.Output[str] | None]:
     try:
         loaded = parse_config(raw_from_config_env(values), read_host_routes())
         private_key = _private_key(values)
+        if private_key is not None and loaded.cluster.ssh.public_key is None:
+            # Else the stack would ignore the key and generate its own pair, unseen.
+            raise ConfigError(
+                [
+                    Problem(
+                        f"{NAMESPACE}:ssh.publicKey",
+                        "is required with sshPrivateKey (its public half, which the machines authorise)",
+                    )
+                ]
+            )
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
     for warning in loaded.warnings:

@@ -141,6 +141,15 @@ def test_private_key_from_config_must_be_a_secret() -> None:
     assert not [r for r in rec.of_type("command:local:Command") if r.name.startswith("ssh-")]
 
 
+def test_private_key_without_its_public_half_is_refused() -> None:
+    """Else the stack would silently generate its own pair and the machines would refuse the operator's key."""
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+    recorder = Recorder()
+    with pytest.raises(pulumi.RunError, match="kubev6:ssh.publicKey: is required with sshPrivateKey"):
+        run_program("dev", {"kubev6:sshPrivateKey": key}, secret_keys=["kubev6:sshPrivateKey"], recorder=recorder)
+    assert recorder.resources == []
+
+
 def test_switched_off_stages_are_visible_in_the_outputs() -> None:
     rec, outputs = run_program("lab")
     assert outputs["stages"].value == {
