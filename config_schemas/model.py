@@ -460,8 +460,8 @@ class SshConfig(Strict):
     public_key: str | None = Field(
         None,
         description="One OpenSSH public key line such as `ssh-ed25519 AAAA... comment`: the public half of the "
-        "secret `kubev6:sshPrivateKey`. The stack uses that key pair when both are set; otherwise it generates "
-        "one. A private key here is refused.",
+        "secret `kubev6:sshPrivateKey`, required with it. Neither set: the stack generates a key pair. A "
+        "private key here is refused.",
     )
     dial_error_limit: Annotated[WholeNumber, Field(ge=-1)] = Field(
         60,

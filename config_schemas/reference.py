@@ -36,8 +36,8 @@ OUTSIDE_THE_MODEL = {
     "sshPrivateKey": (
         "secret string",
         "The SSH private key of every machine, set with `pulumi config set --secret sshPrivateKey < key` and "
-        "refused unless stored as a secret. The stack uses it with `ssh.publicKey` set to its public half; "
-        "otherwise it generates a key pair.",
+        "refused unless stored as a secret; `ssh.publicKey` (its public half) is then required. Unset: the "
+        "stack generates a key pair.",
     )
 }
 

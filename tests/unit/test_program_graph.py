@@ -145,7 +145,7 @@ def test_private_key_without_its_public_half_is_refused() -> None:
     """Else the stack would silently generate its own pair and the machines would refuse the operator's key."""
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
     recorder = Recorder()
-    with pytest.raises(pulumi.RunError, match="kubev6:ssh.publicKey: is required with sshPrivateKey"):
+    with pytest.raises(pulumi.RunError, match=r"kubev6:ssh\.publicKey: is required with sshPrivateKey"):
         run_program("dev", {"kubev6:sshPrivateKey": key}, secret_keys=["kubev6:sshPrivateKey"], recorder=recorder)
     assert recorder.resources == []
 
