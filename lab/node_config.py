@@ -166,11 +166,13 @@ def configure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> HostRe
 
 def unconfigure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> tuple[list[str], list[str]]:
     """The host's steps' delete scripts in reverse order, best effort: (steps deleted, errors). A step
-    none of whose files is in place is skipped: it never ran, or `pulumi destroy` already ran its delete."""
+    none of whose removed files is in place is skipped: it never ran, or `pulumi destroy` already ran
+    its delete. (Files it writes but keeps, resolv.conf and hosts, exist on every host.)"""
     done: list[str] = []
     errors: list[str] = []
     for name, step in reversed(steps.host_steps(plan, host)):
-        if not any(netns_etc_path(exec_.namespace, f.path).exists() for f in step.files):
+        removed = [f.path for f in step.files if f.path in step.removes]
+        if not any(netns_etc_path(exec_.namespace, path).exists() for path in removed):
             continue
         result = exec_.sh(step.delete, check=False)
         done.append(f"{host.name}-{name}")

@@ -88,6 +88,9 @@ def test_lab_down_runs_each_hosts_delete_commands_in_reverse(
     monkeypatch.setattr(node_config, "NETNS_ETC", tmp_path)
     for host in plan.hosts:
         exec_ = RecordingExec(f"ns-{host.name}")
+        (tmp_path / exec_.namespace).mkdir()
+        for name in node_config.ETC_FILES:  # as `prepare_host` leaves them
+            (tmp_path / exec_.namespace / name).touch()
         # Nothing ran yet: there is nothing to delete.
         assert node_config.unconfigure_host(plan, host, exec_) == ([], [])  # type: ignore[arg-type]
         assert exec_.scripts == []
