@@ -1,20 +1,19 @@
-"""Step 2: put the RENDERED files on each lab host and activate them, as a machine would.
+"""Step 2: run each lab host's remote steps in its namespace, the very scripts Pulumi ships.
 
 Each host namespace gets its own /etc entries under `/etc/netns/NS/` (`ip netns exec`
-bind-mounts them over /etc); the files are installed by running `rendering.files.install_script`
-inside the namespace, so they land in that host's /etc exactly as on a real machine. Then:
-`sysctl -p` of the rendered sysctl file (strict: a missing key fails), the modules of the
-rendered modules-load file (recorded; this machine has no /lib/modules), `routes.sh up`, and
-on the gateway `nat64.sh up` and `dns64.sh up`. Nothing is re-implemented: the lab only runs
-the rendered files.
+bind-mounts them over /etc) and private state dirs (the steps' `state_dirs`). For every step
+`rendering.steps.host_steps` names, the lab runs the step's `create` script (the text the
+components send over SSH) inside the namespace, after refusing any file of the step outside the
+per-namespace /etc, and then checks that every file landed with its content and mode. After the
+network step: `sysctl -p` of the rendered sysctl file again (strict: a missing key fails) and the
+modules of the rendered modules-load file (recorded with evidence; this machine has no
+/lib/modules). Going down, the steps' `delete` scripts run in reverse order.
 
-A later issue can replace `install_files` by the real Pulumi engine installing the same files
-over SSH into each namespace; `prepare_host` (the per-host /etc and private dirs) stays.
+The engine lab (`lab.engine_lab`) uses `prepare_host` and lets `pulumi up` run the same steps over SSH.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,9 @@ from lab.k8s_machine import K8S_PRIVATE_TARGETS, machine_setup
 from lab.shell import HostExec, PrivateDir
 from lab.state import NETNS_ETC, LabState, ensure_mountpoint
 from planning.plan import ClusterPlan, HostPlan
-from rendering import cni, gateway, host_network, mirror
-from rendering.files import RenderedFile, install_script
+from rendering import host_network, steps
+from rendering.files import RenderedFile
+from rendering.steps import Step
 
 # /etc entries each host namespace owns (bind-mounted over the machine's by `ip netns exec`).
 ETC_DIRS = ("kubev6", "cni", "sysctl.d", "modules-load.d", "systemd")
@@ -38,54 +38,23 @@ MODULE_EVIDENCE = {
 }
 
 
-def host_files(plan: ClusterPlan, host: HostPlan) -> list[RenderedFile]:
-    """The rendered files the lab installs on `host` (systemd units are not used here)."""
-    files = [
-        host_network.sysctl_file(host),
-        host_network.modules_file(host, plan.nat64.engine),
-        host_network.routes_script(host, plan.cluster_interface),
-        host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
-        host_network.hosts_file(plan.hosts),
-    ]
-    if host.role == "gateway":
-        if plan.config.gateway.nat64.engine != "tayga":
-            raise ValueError("the lab runs TAYGA only: Jool needs its kernel module, which this machine cannot load")
-        files += [
-            gateway.tayga_conf(plan.nat64),
-            gateway.guard_ruleset(plan.nat64),
-            gateway.nat64_script(plan.nat64),
-            gateway.dns64_conf(plan.dns64),
-            gateway.dns64_script(plan.dns64),
-        ]
-    else:
-        files.append(cni.conflist_file(host))
-    return files
-
-
 def is_kubernetes_machine(plan: ClusterPlan, host: HostPlan) -> bool:
     """A node of a stack that installs Kubernetes: it gets what kubelet and containerd need."""
     return host.role != "gateway" and plan.config.stages.install
 
 
 def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
-    """Machine-wide directories that are per-machine state: private to each lab host."""
+    """Machine-wide directories that are per-machine state: private to each lab host. Exactly the
+    state dirs of the host's steps (e.g. a node's /var/lib/cni: host-local leases and the CNI result
+    cache, see lab.cni_runtime), the mirror's on an air-gapped gateway, and on a Kubernetes machine
+    its whole runtime state."""
+    host_step_list = [step for _, step in steps.host_steps(plan, host)]
+    if host.role == "gateway" and plan.config.stages.install and plan.config.kubernetes.artifacts == "mirror":
+        host_step_list.append(steps.mirror_step(plan))
+    targets = [d for step in host_step_list for d in step.state_dirs]
     if is_kubernetes_machine(plan, host):
-        return ["/var/lib/cni", cni.CONTAINERD_PLUGIN_DIR, *K8S_PRIVATE_TARGETS]
-    if host.role != "gateway":
-        # host-local leases and the CNI result cache (see lab.cni_runtime); the plugin links the
-        # rendered cni step makes where containerd looks.
-        return ["/var/lib/cni", cni.CONTAINERD_PLUGIN_DIR]
-    targets = [gateway.RUN_DIR]
-    tayga = re.search(r"^data-dir (\S+)", gateway.tayga_conf(plan.nat64).content, re.M)
-    if tayga:
-        targets.append(tayga.group(1))
-    if plan.config.stages.install and plan.config.kubernetes.artifacts == "mirror":
-        targets.append(mirror.MIRROR_DIR.rsplit("/", 1)[0])  # /var/lib/kubev6: the mirror's files
-    if plan.config.gateway.dns64.engine == "bind9":
-        named = re.search(r'directory "([^"]+)"', gateway.named_conf(plan.dns64).content)
-        if named:
-            targets.append(named.group(1))
-    return targets
+        targets += K8S_PRIVATE_TARGETS
+    return list(dict.fromkeys(targets))  # once each, in order
 
 
 def private_name(target: str) -> str:
@@ -140,17 +109,22 @@ def prepare_host(plan: ClusterPlan, host: HostPlan, ns: str, state: LabState) ->
     return exec_
 
 
-def install_files(exec_: HostExec, files: list[RenderedFile]) -> list[str]:
-    """Run the rendered install script inside the namespace; verify every file landed in its /etc."""
-    targets = {f.path: netns_etc_path(exec_.namespace, f.path) for f in files}  # refuse before writing
-    exec_.sh(install_script(files), what=f"installing rendered files in {exec_.namespace}")
+def run_step(exec_: HostExec, name: str, step: Step) -> list[str]:
+    """Run the step's create script inside the namespace; verify every file landed in its /etc.
+    Returns the paths of the step's files."""
+    targets = {f.path: netns_etc_path(exec_.namespace, f.path) for f in step.files}  # refuse before running
+    exec_.sh(step.create, what=f"step {name} in {exec_.namespace}")
+    verify_landed(step.files, targets)
+    return sorted(targets)
+
+
+def verify_landed(files: tuple[RenderedFile, ...], targets: dict[str, Path]) -> None:
     for f in files:
         landed = targets[f.path]
-        if not landed.is_file() or landed.read_text().rstrip("\n") != f.content.rstrip("\n"):
+        if not landed.is_file() or landed.read_text() != f.content:
             raise RuntimeError(f"{f.path} did not land in {landed} (is /etc{f.path[4:]} bind-mounted?)")
         if oct(landed.stat().st_mode & 0o7777) != oct(int(f.mode, 8)):
             raise RuntimeError(f"{landed}: mode {oct(landed.stat().st_mode & 0o7777)}, rendered {f.mode}")
-    return sorted(targets)
 
 
 def apply_kernel(exec_: HostExec, report: HostReport) -> None:
@@ -181,22 +155,30 @@ def module_status(exec_: HostExec, name: str) -> ModuleStatus:
 
 
 def configure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> HostReport:
-    """Install the host's rendered files (after `prepare_host`) and activate them."""
+    """Run the host's steps in order (after `prepare_host`); check the kernel settings the network step applied."""
     report = HostReport(host.name, exec_.namespace)
-    report.files = install_files(exec_, host_files(plan, host))
-    apply_kernel(exec_, report)
-    exec_.run([host_network.ROUTES_PATH, "up"], what=f"{host.name}: routes.sh up")
+    for name, step in steps.host_steps(plan, host):
+        report.files += run_step(exec_, name, step)
+        if any(f.path == host_network.SYSCTL_PATH for f in step.files):
+            apply_kernel(exec_, report)
     return report
 
 
-def gateway_up(exec_: HostExec) -> None:
-    exec_.run([gateway.NAT64_SCRIPT_PATH, "up"], what="gateway: nat64.sh up")
-    exec_.run([gateway.DNS64_SCRIPT_PATH, "up"], what="gateway: dns64.sh up")
-
-
-def gateway_down(exec_: HostExec) -> None:
-    exec_.run([gateway.DNS64_SCRIPT_PATH, "down"], check=False)
-    exec_.run([gateway.NAT64_SCRIPT_PATH, "down"], check=False)
+def unconfigure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> tuple[list[str], list[str]]:
+    """The host's steps' delete scripts in reverse order, best effort: (steps deleted, errors). A step
+    none of whose removed files is in place is skipped: it never ran, or `pulumi destroy` already ran
+    its delete. (Files it writes but keeps, resolv.conf and hosts, exist on every host.)"""
+    done: list[str] = []
+    errors: list[str] = []
+    for name, step in reversed(steps.host_steps(plan, host)):
+        removed = [f.path for f in step.files if f.path in step.removes]
+        if not any(netns_etc_path(exec_.namespace, path).exists() for path in removed):
+            continue
+        result = exec_.sh(step.delete, check=False)
+        done.append(f"{host.name}-{name}")
+        if not result.ok:
+            errors.append(f"delete of step {name} on {host.name}: {result.describe()}")
+    return done, errors
 
 
 def remove_host_etc(ns: str) -> None:

@@ -32,7 +32,6 @@ from lab.shell import HostExec
 from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
 from lab.topology import Topology
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import gateway, host_network
 
 NODE_PORT = 8080
 
@@ -94,7 +93,8 @@ class Lab:
 
     def up_infrastructure(self) -> None:
         """Step 1 and the hosts' own /etc and state dirs: what a platform provides before any install.
-        (A later issue starts an sshd per host here and lets the Pulumi engine do `configure_hosts`.)"""
+        (The engine lab then starts an sshd per host and lets `pulumi up` run the steps instead of
+        `configure_hosts`.)"""
         reasons = unrunnable(self.plan)
         if reasons:  # before the stale cleanup below: that removes namespaces
             raise LabRefused(f"stack {self.stack!r} cannot run in the lab: {'; '.join(reasons)}")
@@ -115,14 +115,14 @@ class Lab:
                     create_cgroup_root(name)
 
     def configure_hosts(self) -> None:
-        """Step 2: install the rendered files in every host and activate them; start the gateway's services."""
+        """Step 2: every host's remote steps (`rendering.steps.host_steps`), the scripts Pulumi ships,
+        run in its namespace; the gateway's include starting NAT64 and DNS64."""
         t = self.timings
+        with t.phase("internet"):
+            self._internet.wait_ready()  # DNS64's upstream
         with t.phase("node config"), ThreadPoolExecutor(max_workers=4) as pool:
             reports = pool.map(lambda h: node_config.configure_host(self.plan, h, self.execs[h.name]), self.plan.hosts)
             self.reports = {r.host: r for r in reports}
-        with t.phase("gateway services"):
-            self._internet.wait_ready()
-            node_config.gateway_up(self.execs[self.plan.gateway.name])
 
     def up_workloads(self) -> None:
         """Step 3: pods on every node (the rendered conflists), a server on the master; wait until usable."""
@@ -225,24 +225,26 @@ class Lab:
         return errors
 
     def down(self) -> list[str]:
-        """Undo everything (rendered `down` commands first, then the namespaces); returns errors.
-        Scripts that are gone (`pulumi destroy` ran their delete) are skipped."""
+        """Undo everything (the steps' delete scripts first, then the namespaces); returns errors.
+        Steps whose files are gone (`pulumi destroy` ran their delete) are skipped."""
         errors: list[str] = []
+        deleted: list[str] = []
         with self.timings.phase("teardown"):
             if not self.execs:
                 self.reattach()
             errors += self.stop_workloads()
-            gw = self.execs.get(self.plan.gateway.name)
-            scripts = [(gw, s) for s in (gateway.DNS64_SCRIPT_PATH, gateway.NAT64_SCRIPT_PATH)] if gw else []
-            scripts += [(self.execs[h.name], host_network.ROUTES_PATH) for h in self.plan.hosts if h.name in self.execs]
-            for exec_, script in scripts:
-                res = exec_.run(["sh", "-c", '[ ! -x "$0" ] || "$0" down', script], check=False)
-                if not res.ok:
-                    errors.append(res.describe())
+            hosts = [h for h in self.plan.hosts if h.name in self.execs]
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for done, errs in pool.map(
+                    lambda h: node_config.unconfigure_host(self.plan, h, self.execs[h.name]), hosts
+                ):
+                    deleted += done
+                    errors += errs
             teardown_prefix(self.names.prefix)
             release_mountpoints()
             self.execs = {}
-        self.log(f"lab {self.names.prefix} down: {self.timings.phases['teardown']:.2f}s")
+        steps = f" (deleted steps: {', '.join(deleted)})" if deleted else ""
+        self.log(f"lab {self.names.prefix} down{steps}: {self.timings.phases['teardown']:.2f}s")
         return errors
 
 

@@ -6,11 +6,11 @@
   kv6l-gw ─uplink0── kv6l-inet (IPv4 only: 198.51.100.1, DNS 203.0.113.53, HTTP 203.0.113.80)
 
 Only the addresses a platform would give a machine are set here (the node address on the
-cluster interface, the gateway's IPv4 uplink); everything else comes from the rendered files
-(lab.node_config). Nothing is configured in the root namespace unless `root_access` is set:
-then one veth named after `network.localBridge` joins the switch and carries the plan's
-`bridge_host_address` (node_prefix[1])
-(for a later SSH path from this machine); dev-like stacks whose node network is this
+cluster interface, the gateway's IPv4 uplink); everything else comes from the rendered steps
+(lab.node_config, or `pulumi up` in the engine lab). Nothing is configured in the root namespace
+unless `root_access` is set: then one veth named after `network.localBridge` joins the switch and
+carries the plan's `bridge_host_address`, node_prefix[1] (the engine's SSH path from this machine);
+dev-like stacks whose node network is this
 machine's own fd00::/64 have no localBridge and are refused.
 """
 

@@ -15,6 +15,8 @@ PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 # Debian's containernetworking-plugins; containerd looks in /opt/cni/bin.
 DEBIAN_PLUGIN_DIR = "/usr/lib/cni"
 CONTAINERD_PLUGIN_DIR = "/opt/cni/bin"
+# The plugins' own state: host-local's leases, libcni's result cache.
+STATE_DIR = "/var/lib/cni"
 
 
 def conflist(node: HostPlan) -> dict[str, object]:
@@ -65,8 +67,8 @@ def remove_network_commands() -> list[str]:
     """What the plugins left once the last pod is gone: the bridge and host-local's lease folder."""
     return [
         f"ip link del {BRIDGE} 2>/dev/null",
-        f"rm -rf /var/lib/cni/networks/{NETWORK_NAME}",
+        f"rm -rf {STATE_DIR}/networks/{NETWORK_NAME}",
         # libcni's result cache (containerd): this network's entries only.
-        f"rm -f /var/lib/cni/results/{NETWORK_NAME}-*",
-        "rmdir /var/lib/cni/results /var/lib/cni/networks /var/lib/cni 2>/dev/null",
+        f"rm -f {STATE_DIR}/results/{NETWORK_NAME}-*",
+        f"rmdir {STATE_DIR}/results {STATE_DIR}/networks {STATE_DIR} 2>/dev/null",
     ]

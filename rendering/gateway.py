@@ -20,6 +20,7 @@ NFT_GUARD_TABLE = "kubev6_nat64"
 NFT_NAT44_TABLE = "kubev6_nat44"
 RUN_DIR = "/run/kubev6"
 TAYGA_DATA_DIR = "/var/lib/tayga-kubev6"
+NAMED_DIRECTORY = "/var/cache/bind"  # BIND9's working directory
 DNS64_LOG_PATH = f"{RUN_DIR}/dns64.log"
 
 
@@ -150,7 +151,7 @@ def named_conf(dns64: Dns64Plan) -> RenderedFile:
     upstream = "; ".join(str(u) for u in dns64.upstream)
     text = f"""// kube-v6 DNS64 (BIND9), rendered from the cluster plan
 options {{
-    directory "/var/cache/bind";
+    directory "{NAMED_DIRECTORY}";
     pid-file "{RUN_DIR}/named.pid";
     listen-on-v6 {{ {dns64.listen}; ::1; }};
     listen-on {{ none; }};

@@ -1,7 +1,9 @@
-"""The remote steps (one per host per concern) as create/delete shell scripts.
+"""The remote steps (one per host per concern): files to write and the commands around them.
 
-Components send exactly these scripts over SSH; the network lab runs the same scripts
-inside namespaces. Every create script is idempotent.
+A `Step` is a structured value; its `create` and `delete` properties are the one shell script
+each that components send over SSH (`remote.Command`). The namespace lab (`lab.node_config`)
+runs the very same `create` text inside each host's namespace for the steps `host_steps` names,
+and their `delete` texts in reverse order when it goes down. Every create script is idempotent.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 
 from planning.plan import ClusterPlan, HostPlan
 from rendering import cni, gateway, host_network, kubeadm, mirror, node_install
-from rendering.files import install_script, remove_script
+from rendering.files import RenderedFile, install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or
@@ -18,8 +20,27 @@ from rendering.systemd import systemd_or
 
 @dataclass(frozen=True)
 class Step:
-    create: str
-    delete: str
+    """One remote step. `create`: `prepare`, write `files`, `activate`; `delete`: `deactivate`,
+    remove `removes`, `cleanup` (each command of `delete` may fail: the thing may be gone)."""
+
+    files: tuple[RenderedFile, ...] = ()
+    prepare: tuple[str, ...] = ()  # before the files are written
+    activate: tuple[str, ...] = ()  # after
+    deactivate: tuple[str, ...] = ()
+    removes: tuple[str, ...] = ()
+    cleanup: tuple[str, ...] = ()
+    # Directories outside /etc that hold this machine's state and that the step's scripts write
+    # (the namespace lab makes exactly these private per host). The Kubernetes steps (packages,
+    # init/join) write a whole machine's runtime state: lab.k8s_machine lists that.
+    state_dirs: tuple[str, ...] = ()
+
+    @property
+    def create(self) -> str:
+        return install_script(self.files, self.activate, first=self.prepare)
+
+    @property
+    def delete(self) -> str:
+        return remove_script(self.removes, first=self.deactivate, last=self.cleanup)
 
 
 def _systemd_or(unit: str, direct: str) -> str:
@@ -71,52 +92,56 @@ def _restore_saved() -> list[str]:
 
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     """Sysctls, modules, static routes (persisted), resolver and /etc/hosts; delete restores what was there."""
-    files = [
-        host_network.sysctl_file(host),
-        host_network.modules_file(host, plan.nat64.engine),
-        host_network.routes_script(host, plan.cluster_interface),
-        host_network.routes_unit(),
-        host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
-        host_network.hosts_file(plan.hosts),
-    ]
-    then = [
-        *_load_modules(host_network.modules(host, plan.nat64.engine)),
-        f"sysctl -q -p {SYSCTL_PATH}",
-        _systemd_or("kubev6-routes.service", f"{ROUTES_PATH} up"),
-    ]
-    delete = remove_script(
-        [SYSCTL_PATH, host_network.MODULES_PATH, ROUTES_UNIT_PATH, ROUTES_PATH],
-        first=["systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()],
-        last=["rmdir /etc/kubev6 2>/dev/null"],
-    )
     keys = list(host_network.sysctls(host))
     if host.role != "gateway" and plan.stages.kubeadm:
         keys += KUBE_PROXY_SYSCTLS  # kube-proxy changes them; the network step's delete restores them
-    first = _save_before_first_up(keys)
-    return Step(install_script(files, then, first=first), delete)
+    return Step(
+        files=(
+            host_network.sysctl_file(host),
+            host_network.modules_file(host, plan.nat64.engine),
+            host_network.routes_script(host, plan.cluster_interface),
+            host_network.routes_unit(),
+            host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
+            host_network.hosts_file(plan.hosts),
+        ),
+        prepare=tuple(_save_before_first_up(keys)),
+        activate=(
+            *_load_modules(host_network.modules(host, plan.nat64.engine)),
+            f"sysctl -q -p {SYSCTL_PATH}",
+            _systemd_or("kubev6-routes.service", f"{ROUTES_PATH} up"),
+        ),
+        deactivate=("systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()),
+        removes=(SYSCTL_PATH, host_network.MODULES_PATH, ROUTES_UNIT_PATH, ROUTES_PATH),
+        cleanup=("rmdir /etc/kubev6 2>/dev/null",),
+    )
 
 
 def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
     """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
-    k8s = plan.kubeadm.kubernetes
-    files = node_install.install_files(k8s, node)
-    delete = remove_script([f.path for f in files], first=node_install.uninstall_commands(k8s, content))
-    return Step(install_script(files, node_install.install_commands(k8s, plan.mirror, content)), delete)
+    files = tuple(node_install.install_files(plan.kubeadm.kubernetes, node))
+    return Step(
+        files=files,
+        activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
+        deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
+        removes=tuple(f.path for f in files),
+    )
 
 
 def mirror_step(plan: ClusterPlan) -> Step:
     """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs)."""
-    files = [mirror.mirror_script(plan.mirror), mirror.mirror_unit(plan.mirror)]
-    create = install_script(
-        files,
-        [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"), mirror.wait_serving(plan.mirror)],
+    files = (mirror.mirror_script(plan.mirror), mirror.mirror_unit(plan.mirror))
+    served_from = mirror.MIRROR_DIR.rsplit("/", 1)[0]
+    return Step(
+        files=files,
+        activate=(
+            _systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"),
+            mirror.wait_serving(plan.mirror),
+        ),
+        deactivate=("systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"),
+        removes=tuple(f.path for f in files),
+        cleanup=(f"rm -rf {mirror.MIRROR_DIR}", f"rmdir {served_from} 2>/dev/null"),
+        state_dirs=(served_from, gateway.RUN_DIR),  # the served files; the server's pidfile
     )
-    delete = remove_script(
-        [f.path for f in files],
-        first=["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"],
-        last=[f"rm -rf {mirror.MIRROR_DIR}", f"rmdir {mirror.MIRROR_DIR.rsplit('/', 1)[0]} 2>/dev/null"],
-    )
-    return Step(create, delete)
 
 
 def gateway_packages_step(plan: ClusterPlan) -> Step:
@@ -126,77 +151,94 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
     packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
-    create = "\n".join(
-        [
-            "set -eu",
+    # Nothing to undo: the component declares no delete (the packages stay installed).
+    return Step(
+        activate=(
             "export DEBIAN_FRONTEND=noninteractive",
             *debian_packages(packages, air_gapped=mirror),
             # The project runs its own resolver instance (kubev6-dns64.service).
             f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true",
-            "",
-        ]
+        )
     )
-    return Step(create, "true\n")
 
 
 def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
-    files = [cni.conflist_file(node)]
-    delete = remove_script(
-        [cni.CONFLIST_PATH],
-        first=cni.remove_network_commands(),
-        last=[f"rmdir {cni.CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()],
+    return Step(
+        files=(cni.conflist_file(node),),
+        activate=tuple(cni.link_plugins_commands()),
+        deactivate=tuple(cni.remove_network_commands()),
+        removes=(cni.CONFLIST_PATH,),
+        cleanup=(f"rmdir {cni.CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()),
+        # The plugins' leases and result cache; the plugin links where containerd looks.
+        state_dirs=(cni.STATE_DIR, cni.CONTAINERD_PLUGIN_DIR),
     )
-    return Step(install_script(files, cni.link_plugins_commands()), delete)
 
 
 def nat64_step(plan: ClusterPlan) -> Step:
-    files = [gateway.guard_ruleset(plan.nat64), gateway.nat64_script(plan.nat64), gateway.nat64_unit()]
-    if plan.nat64.engine == "tayga":
-        files.insert(0, gateway.tayga_conf(plan.nat64))
-    create = install_script(files, [_systemd_or("kubev6-nat64.service", f"{gateway.NAT64_SCRIPT_PATH} up")])
-    delete = remove_script(
-        [f.path for f in files],
-        first=["systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{gateway.NAT64_SCRIPT_PATH} down"],
+    files = (gateway.guard_ruleset(plan.nat64), gateway.nat64_script(plan.nat64), gateway.nat64_unit())
+    tayga = plan.nat64.engine == "tayga"
+    if tayga:
+        files = (gateway.tayga_conf(plan.nat64), *files)
+    return Step(
+        files=files,
+        activate=(_systemd_or("kubev6-nat64.service", f"{gateway.NAT64_SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{gateway.NAT64_SCRIPT_PATH} down"),
+        removes=tuple(f.path for f in files),
         # TAYGA's address map and the run dir (DNS64's delete runs first: it depends on the same network).
-        last=[f"rm -rf {gateway.TAYGA_DATA_DIR}", f"rmdir {gateway.RUN_DIR} 2>/dev/null"],
+        cleanup=(f"rm -rf {gateway.TAYGA_DATA_DIR}", f"rmdir {gateway.RUN_DIR} 2>/dev/null"),
+        state_dirs=(gateway.RUN_DIR, *([gateway.TAYGA_DATA_DIR] if tayga else [])),
     )
-    return Step(create, delete)
 
 
 def dns64_step(plan: ClusterPlan) -> Step:
-    files = [gateway.dns64_conf(plan.dns64), gateway.dns64_script(plan.dns64), gateway.dns64_unit(plan.dns64.engine)]
-    create = install_script(files, [_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up")])
-    delete = remove_script(
-        [*(f.path for f in files), gateway.DNS64_LOG_PATH],
-        first=["systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{gateway.DNS64_SCRIPT_PATH} down"],
-        last=[f"rmdir {gateway.RUN_DIR} 2>/dev/null"],
+    files = (gateway.dns64_conf(plan.dns64), gateway.dns64_script(plan.dns64), gateway.dns64_unit(plan.dns64.engine))
+    bind9 = plan.dns64.engine == "bind9"
+    return Step(
+        files=files,
+        activate=(_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{gateway.DNS64_SCRIPT_PATH} down"),
+        removes=(*(f.path for f in files), gateway.DNS64_LOG_PATH),
+        cleanup=(f"rmdir {gateway.RUN_DIR} 2>/dev/null",),
+        # Pidfiles and the log; BIND9's working directory.
+        state_dirs=(gateway.RUN_DIR, *([gateway.NAMED_DIRECTORY] if bind9 else [])),
     )
-    return Step(create, delete)
 
 
 def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
     init = kubeadm.init_file(plan.kubeadm, plan.master, token)
-    create = install_script(
-        [init],
-        [
+    return Step(
+        files=(init,),
+        activate=(
             # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
             f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >/var/log/kubev6-init.log 2>&1",
             "echo initialised",
-        ],
+        ),
+        deactivate=_RESET,
+        removes=(kubeadm.INIT_PATH,),
     )
-    return Step(create, KUBEADM_INIT_DELETE)
 
 
 def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> Step:
     join = kubeadm.join_file(plan.kubeadm, node, token, ca_cert_hash)
-    create = install_script(
-        [join],
-        [
+    return Step(
+        files=(join,),
+        activate=(
             f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >/var/log/kubev6-join.log 2>&1",
             "echo joined",
-        ],
+        ),
+        deactivate=_RESET,
+        removes=(kubeadm.JOIN_PATH,),
     )
-    return Step(create, KUBEADM_JOIN_DELETE)
+
+
+def host_steps(plan: ClusterPlan, host: HostPlan) -> list[tuple[str, Step]]:
+    """The network stage on `host`: its steps in the order they run, each named as its remote command
+    is named after the host (`<host>-network`, `<host>-cni-conflist`, ...). The namespace lab runs
+    exactly these. The install and kubeadm stages need the engine (the mirror's files copied to the
+    gateway first, the join token read back from the master), so only the engine labs run them."""
+    if host.role == "gateway":
+        return [("network", network_step(plan, host)), ("nat64", nat64_step(plan)), ("dns64", dns64_step(plan))]
+    return [("network", network_step(plan, host)), ("cni-conflist", cni_step(plan, host))]
 
 
 def _kube_proxy_cleanup() -> list[str]:
@@ -216,14 +258,15 @@ def _kube_proxy_cleanup() -> list[str]:
 
 # `kubeadm reset` undoes init or join (the kubelet stopped first, or it recreates what reset
 # removes); the delete scripts hold no secret.
-_RESET = [
+_RESET = (
     f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
     f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {node_install.SUPERVISE_PATH} stop kubelet; fi",
     f"kubeadm reset -f --cri-socket {kubeadm.CRI_SOCKET} >/dev/null 2>&1",
     *_kube_proxy_cleanup(),
-]
-KUBEADM_INIT_DELETE = remove_script([kubeadm.INIT_PATH], first=_RESET)
-KUBEADM_JOIN_DELETE = remove_script([kubeadm.JOIN_PATH], first=_RESET)
+)
+# The deletes hold no token: components declare them before the token is known.
+KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH,)).delete
+KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(kubeadm.JOIN_PATH,)).delete
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (

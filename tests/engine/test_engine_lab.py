@@ -65,18 +65,9 @@ def _plan_with_pod_subnet(node_index: int, subnet: str) -> ClusterPlan:
     return make_plan(parse_config(raw, []).cluster)
 
 
-def _rendered_commands(plan: ClusterPlan) -> dict[str, steps.Step]:
-    """The remote commands of the lab stack by resource name, as the components name them."""
-    gw = plan.gateway
-    out = {
-        f"{gw.name}-network": steps.network_step(plan, gw),
-        f"{gw.name}-nat64": steps.nat64_step(plan),
-        f"{gw.name}-dns64": steps.dns64_step(plan),
-    }
-    for node in plan.nodes:
-        out[f"{node.name}-network"] = steps.network_step(plan, node)
-        out[f"{node.name}-cni-conflist"] = steps.cni_step(plan, node)
-    return out
+def _rendered_commands(plan: ClusterPlan) -> dict[str, tuple[str, str]]:
+    """The remote commands of the lab stack by resource name (create, delete), as the components name them."""
+    return {f"{h.name}-{n}": (s.create, s.delete) for h in plan.hosts for n, s in steps.host_steps(plan, h)}
 
 
 def test_changing_one_pod_subnet_updates_only_the_commands_that_render_differently(lab: EngineLab) -> None:
