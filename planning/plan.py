@@ -7,6 +7,7 @@ address.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import netaddr
@@ -23,6 +24,12 @@ class Route:
     destination: netaddr.IPNetwork
     via: netaddr.IPAddress
     why: str  # a short label kept in rendered files, e.g. "pods of kube-minion-1"
+
+    @cached_property
+    def text(self) -> str:
+        """`<destination> via <next hop>`, as `routes.sh show` prints it. Formatted once: every host
+        that has the route shares this object (netaddr's formatting dominated large plans)."""
+        return f"{self.destination} via {self.via}"
 
 
 @dataclass(frozen=True)
@@ -96,23 +103,22 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
     if any(s is None for s in pod_subnets):
         raise ValueError("make_plan needs a config that passed check_topology")
 
-    gateway_routes = tuple(
+    # One shared route table: N pod routes and the gateway's two. Each host's routes are slices of
+    # it (every other node's pods, then NAT64 and default), so the plan holds N + 2 Route objects,
+    # not N^2, and each is formatted at most once however many hosts render it.
+    pod_routes = tuple(
         Route(subnet, node.address, f"pods of {node.name}") for node, subnet in zip(cfg.nodes, pod_subnets, strict=True)
     )
-    gateway = HostPlan(gw.name, "gateway", gw.address, gw.host or str(gw.address), None, gateway_routes)
+    via_gateway = (Route(net.nat64_prefix, gw.address, "NAT64"),)
+    if net.default_route_via_gateway:
+        via_gateway += (Route(DEFAULT, gw.address, "default"),)
+    gateway = HostPlan(gw.name, "gateway", gw.address, gw.host or str(gw.address), None, pod_routes)
 
     nodes = []
     for i, node in enumerate(cfg.nodes):
-        routes = [
-            Route(subnet, other.address, f"pods of {other.name}")
-            for j, (other, subnet) in enumerate(zip(cfg.nodes, pod_subnets, strict=True))
-            if j != i
-        ]
-        routes.append(Route(net.nat64_prefix, gw.address, "NAT64"))
-        if net.default_route_via_gateway:
-            routes.append(Route(DEFAULT, gw.address, "default"))
+        routes = pod_routes[:i] + pod_routes[i + 1 :] + via_gateway
         nodes.append(
-            HostPlan(node.name, node.role, node.address, node.host or str(node.address), pod_subnets[i], tuple(routes))
+            HostPlan(node.name, node.role, node.address, node.host or str(node.address), pod_subnets[i], routes)
         )
     nodes.sort(key=lambda n: n.role != "master")  # stable: master first, then config order
 

@@ -45,30 +45,36 @@ def modules_file(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
 
 
 def routes_script(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
-    """`routes.sh up|down|show`: the host's static routes, applied with `replace` (idempotent)."""
+    """`routes.sh up|down|show`: the host's static routes, applied with `replace` (idempotent).
+
+    The routes are written once, as a table of `<destination> via <next hop> # <label>` lines that
+    `up`, `down` and `show` all read: a host's script grows by one short line per route (it
+    repeated every route three times before, the largest part of a big cluster's rendered bytes)."""
     dev = plan.config.network.cluster_interface
-    up = "\n".join(
-        f'    ip -6 route replace {r.destination} via {r.via} dev "$DEV" metric 1024  # {r.why}' for r in host.routes
-    )
-    down = "\n".join(
-        f'    ip -6 route del {r.destination} via {r.via} dev "$DEV" 2>/dev/null || true' for r in host.routes
-    )
-    show = "\n".join(f"{r.destination} via {r.via}" for r in host.routes)
+    table = "".join(f"{r.text} # {r.why}\n" for r in host.routes)
     text = f"""#!/bin/sh
 # kube-v6 static routes of {host.name} ({host.role}), rendered from the cluster plan.
 set -eu
 DEV="${{KUBEV6_DEV:-{dev}}}"
+routes() {{
+  cat <<'ROUTES'
+{table}ROUTES
+}}
 case "${{1:-up}}" in
   up)
-{up or "    :"}
+    routes | while read -r dst _via via _label; do
+      ip -6 route replace "$dst" via "$via" dev "$DEV" metric 1024
+    done
     ;;
   down)
-{down or "    :"}
+    routes | while read -r dst _via via _label; do
+      ip -6 route del "$dst" via "$via" dev "$DEV" 2>/dev/null || true
+    done
     ;;
   show)
-    cat <<'ROUTES'
-{show}
-ROUTES
+    routes | while read -r dst _via via _label; do
+      printf '%s via %s\n' "$dst" "$via"
+    done
     ;;
   *) echo "usage: $0 up|down|show" >&2; exit 2 ;;
 esac
@@ -88,6 +94,17 @@ def resolv_conf(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
 
 
 def hosts_file(plan: ClusterPlan, host: HostPlan) -> RenderedFile:
+    """The gateway lists every host (one file, linear in N: an operator's jump host). A node lists
+    itself, the master and the gateway only, so a node's file stays the same size however many
+    nodes there are (every host listing every host is N^2 bytes in all): nothing on a node
+    resolves another node's name. The kubelet registers with an explicit --node-ip, and kubeadm
+    makes the API server reach kubelets by InternalIP first (--kubelet-preferred-address-types);
+    kubeadm's preflight looks up only the node's own name; join discovery uses the API endpoint's
+    address. The master's name is kept for operators on the nodes."""
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-    lines += [f"{h.address} {h.name}" for h in plan.hosts]
+    if host.role == "gateway":
+        listed = plan.hosts
+    else:
+        listed = (plan.gateway, plan.master) if host.role == "master" else (plan.gateway, plan.master, host)
+    lines += [f"{h.address} {h.name}" for h in listed]
     return RenderedFile(HOSTS_PATH, "# kube-v6\n" + "\n".join(lines) + "\n")

@@ -61,11 +61,21 @@ def plan_routes(host: HostPlan) -> Counter[tuple[IPNetwork, IPAddress]]:
 # --- routes.sh ----------------------------------------------------------------------------
 
 
-def show_section(text: str) -> list[str]:
-    """The lines of the `show` branch's heredoc."""
-    match = re.search(r"^  show\)\n    cat <<'(\w+)'\n(.*?)^\1$", text, re.M | re.S)
+def route_table(text: str) -> list[str]:
+    """The lines of the script's one route table (the heredoc `up`, `down` and `show` read)."""
+    match = re.search(r"^routes\(\) \{\n  cat <<'(\w+)'\n(.*?)^\1$", text, re.M | re.S)
     assert match, text
     return match.group(2).splitlines()
+
+
+def show_section(text: str) -> list[str]:
+    """What `show` prints, read off the table: each line's `<destination> via <next hop>`."""
+    shown = []
+    for line in route_table(text):
+        destination, via_word, via, *label = line.split()
+        assert via_word == "via" and label[:1] == ["#"], line
+        shown.append(f"{destination} via {via}")
+    return shown
 
 
 def parse_show(lines: list[str]) -> Counter[tuple[IPNetwork, IPAddress]]:
