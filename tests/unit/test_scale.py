@@ -64,7 +64,9 @@ def _large(minions: int, **node_changes: dict[str, Any]) -> dict[str, Any]:
     """The `large` stack with its master and `minions` minions at consecutive host parts."""
     raw = copy.deepcopy(raw_stack_config("large"))
     nodes = [{"name": "master-0", "role": "master", "address": "fd10:6::1000"}]
-    nodes += [{"name": f"minion-{i}", "role": "minion", "address": f"fd10:6::{0x1000 + i:x}"} for i in range(1, minions + 1)]
+    nodes += [
+        {"name": f"minion-{i}", "role": "minion", "address": f"fd10:6::{0x1000 + i:x}"} for i in range(1, minions + 1)
+    ]
     for index, changes in node_changes.items():
         nodes[int(index.removeprefix("n"))].update(changes)
     raw["nodes"] = nodes
