@@ -1,5 +1,6 @@
 """kube-v6: stack config -> validated model -> plan -> rendered steps -> resources -> outputs."""
 
+import gc
 import signal
 
 from pulumi import ResourceOptions
@@ -34,6 +35,10 @@ from rendering.workloads import render_workloads
 # The engine stops the program with SIGINT when a resource fails or the operator cancels. The program
 # holds nothing to clean up: end at once rather than print the language host's KeyboardInterrupt traceback.
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+# Resources, outputs and the SDK's tasks live until the program ends and make few garbage cycles,
+# yet the cyclic collector's full passes rescanned all of them: a fifth of a 500-minion evaluation
+# (benchmarks/scale_figures.py). Young objects are collected less often, old ones hardly ever.
+gc.set_threshold(50_000, 50, 100)
 
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
 plan = make_plan(loaded.cluster)

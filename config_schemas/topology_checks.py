@@ -6,6 +6,7 @@ passed in by the caller.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -129,12 +130,32 @@ def _check_nodes(cfg: ClusterConfig) -> Iterable[Problem]:
         seen_addresses.setdefault(node.address, key("nodes", i, "address"))
 
 
+def overlapping_pairs(networks: Sequence[netaddr.IPNetwork | None]) -> dict[int, list[int]]:
+    """Every overlapping pair (i < j) of `networks` (None: skipped), as j -> [i, ...] ascending.
+
+    A sweep in address order, O(N log N + pairs): sorted by first address, each network overlaps
+    exactly those earlier ones whose last address reaches it (a heap on the last address drops the
+    others), where comparing every pair took N^2 steps at 1000 nodes."""
+    spans = sorted((int(n.first), int(n.last), i) for i, n in enumerate(networks) if n is not None)
+    open_spans: list[tuple[int, int]] = []  # (last, index) of networks the sweep has not passed
+    pairs: dict[int, list[int]] = {}
+    for first, last, i in spans:
+        while open_spans and open_spans[0][0] < first:
+            heapq.heappop(open_spans)
+        for _, j in open_spans:
+            pairs.setdefault(max(i, j), []).append(min(i, j))
+        heapq.heappush(open_spans, (last, i))
+    for earlier in pairs.values():
+        earlier.sort()
+    return pairs
+
+
 def _check_pod_subnets(cfg: ClusterConfig) -> Iterable[Problem]:
     supernet = cfg.network.pod_supernet
-    seen: list[tuple[netaddr.IPNetwork, str]] = []
-    for i, node in enumerate(cfg.nodes):
+    subnets = [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
+    overlapping = overlapping_pairs(subnets)
+    for i, (node, subnet) in enumerate(zip(cfg.nodes, subnets, strict=True)):
         where = key("nodes", i, "podSubnet")
-        subnet = derived_pod_subnet(cfg, i)
         if subnet is None:
             yield Problem(
                 where,
@@ -150,10 +171,9 @@ def _check_pod_subnets(cfg: ClusterConfig) -> Iterable[Problem]:
             other = getattr(cfg.network, _snake(name))
             if _overlaps(subnet, other):
                 yield Problem(where, f"{subnet} overlaps network.{name} {other}")
-        for other, other_key in seen:
-            if _overlaps(subnet, other):
-                yield Problem(where, f"{subnet} overlaps {other} ({other_key})")
-        seen.append((subnet, where))
+        # Reported on the later node, naming each earlier one it overlaps (config order).
+        for j in overlapping.get(i, []):
+            yield Problem(where, f"{subnet} overlaps {subnets[j]} ({key('nodes', j, 'podSubnet')})")
 
 
 def _check_nat64(cfg: ClusterConfig) -> Iterable[Problem]:

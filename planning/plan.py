@@ -9,6 +9,7 @@ renderer gets the typed sub-plan it needs (`Nat64Plan`, `Dns64Plan`, `UplinkPlan
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import netaddr
@@ -33,6 +34,12 @@ class Route:
     destination: netaddr.IPNetwork
     via: netaddr.IPAddress
     why: str  # a short label kept in rendered files, e.g. "pods of kube-minion-1"
+
+    @cached_property
+    def text(self) -> str:
+        """`<destination> via <next hop>`, as `routes.sh show` prints it. Formatted once: every host
+        that has the route shares this object (netaddr's formatting dominated large plans)."""
+        return f"{self.destination} via {self.via}"
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,17 @@ class ClusterPlan:
     def translator_sources(self) -> tuple[netaddr.IPNetwork, ...]:
         return self.nat64.sources
 
+    def known_hosts(self, host: HostPlan) -> tuple[HostPlan, ...]:
+        """Who `host` lists in /etc/hosts. The gateway: every host (one file, linear in N). A node:
+        the gateway, the master and itself, so its file stays the same size however many nodes there
+        are (every host listing every host is N^2 bytes in all). Nothing on a node resolves another
+        node's name: the kubelet registers with an explicit --node-ip, kubeadm makes the API server
+        reach kubelets by InternalIP first (--kubelet-preferred-address-types), kubeadm's preflight
+        looks up only the node's own name, and join discovery uses the API endpoint's address."""
+        if host.role == "gateway":
+            return self.hosts
+        return (self.gateway, self.master) if host.role == "master" else (self.gateway, self.master, host)
+
     def nameserver(self, host: HostPlan) -> netaddr.IPAddress:
         """Nodes ask the gateway's DNS64; the gateway asks itself."""
         return netaddr.IPAddress("::1") if host.role == "gateway" else self.gateway.address
@@ -172,14 +190,17 @@ class ClusterPlan:
 def _routes(
     cfg: ClusterConfig, pod_subnets: list[netaddr.IPNetwork]
 ) -> tuple[tuple[Route, ...], list[tuple[Route, ...]]]:
-    """The gateway's routes (every pod /64 to its node) and each node's (every other pod /64, NAT64, default)."""
+    """The gateway's routes (every pod /64 to its node) and each node's (every other pod /64, NAT64, default).
+
+    One shared route table: N pod routes and the gateway's two. Each host's routes are slices of it,
+    so the plan holds N + 2 Route objects, not N^2, and each is formatted at most once however many
+    hosts render it."""
     net, gw = cfg.network, cfg.gateway
-    pods = [Route(s, n.address, f"pods of {n.name}") for n, s in zip(cfg.nodes, pod_subnets, strict=True)]
-    tail = [Route(net.nat64_prefix, gw.address, "NAT64")]
+    pods = tuple(Route(s, n.address, f"pods of {n.name}") for n, s in zip(cfg.nodes, pod_subnets, strict=True))
+    via_gateway: tuple[Route, ...] = (Route(net.nat64_prefix, gw.address, "NAT64"),)
     if net.default_route_via_gateway:
-        tail.append(Route(DEFAULT, gw.address, "default"))
-    nodes = [tuple(pods[:i] + pods[i + 1 :] + tail) for i in range(len(pods))]
-    return tuple(pods), nodes
+        via_gateway += (Route(DEFAULT, gw.address, "default"),)
+    return pods, [pods[:i] + pods[i + 1 :] + via_gateway for i in range(len(pods))]
 
 
 def make_plan(cfg: ClusterConfig) -> ClusterPlan:

@@ -49,29 +49,35 @@ def modules_file(host: HostPlan, nat64_engine: str) -> RenderedFile:
 
 
 def routes_script(host: HostPlan, dev: str) -> RenderedFile:
-    """`routes.sh up|down|show`: the host's static routes on `dev`, applied with `replace` (idempotent)."""
-    up = "\n".join(
-        f'    ip -6 route replace {r.destination} via {r.via} dev "$DEV" metric 1024  # {r.why}' for r in host.routes
-    )
-    down = "\n".join(
-        f'    ip -6 route del {r.destination} via {r.via} dev "$DEV" 2>/dev/null || true' for r in host.routes
-    )
-    show = "\n".join(f"{r.destination} via {r.via}" for r in host.routes)
+    """`routes.sh up|down|show`: the host's static routes on `dev`, applied with `replace` (idempotent).
+
+    The routes are written once, as a table of `<destination> via <next hop> # <label>` lines that
+    `up`, `down` and `show` all read: a host's script grows by one short line per route (it
+    repeated every route three times before, the largest part of a big cluster's rendered bytes)."""
+    table = "".join(f"{r.text} # {r.why}\n" for r in host.routes)
     text = f"""#!/bin/sh
 # kube-v6 static routes of {host.name} ({host.role}), rendered from the cluster plan.
 set -eu
 DEV="${{KUBEV6_DEV:-{dev}}}"
+routes() {{
+  cat <<'ROUTES'
+{table}ROUTES
+}}
 case "${{1:-up}}" in
   up)
-{up or "    :"}
+    routes | while read -r dst _via via _label; do
+      ip -6 route replace "$dst" via "$via" dev "$DEV" metric 1024
+    done
     ;;
   down)
-{down or "    :"}
+    routes | while read -r dst _via via _label; do
+      ip -6 route del "$dst" via "$via" dev "$DEV" 2>/dev/null || true
+    done
     ;;
   show)
-    cat <<'ROUTES'
-{show}
-ROUTES
+    routes | while read -r dst _via via _label; do
+      printf '%s via %s\n' "$dst" "$via"
+    done
     ;;
   *) echo "usage: $0 up|down|show" >&2; exit 2 ;;
 esac
@@ -89,7 +95,8 @@ def resolv_conf(server: netaddr.IPAddress, gateway_name: str) -> RenderedFile:
     return RenderedFile(RESOLV_PATH, f"# kube-v6: DNS64 on {gateway_name}\nnameserver {server}\noptions edns0\n")
 
 
-def hosts_file(hosts: Sequence[HostPlan]) -> RenderedFile:
+def hosts_file(listed: Sequence[HostPlan]) -> RenderedFile:
+    """/etc/hosts with `listed` (the plan's `known_hosts` of the host)."""
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-    lines += [f"{h.address} {h.name}" for h in hosts]
+    lines += [f"{h.address} {h.name}" for h in listed]
     return RenderedFile(HOSTS_PATH, "# kube-v6\n" + "\n".join(lines) + "\n")

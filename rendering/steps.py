@@ -102,7 +102,7 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
             host_network.routes_script(host, plan.cluster_interface),
             host_network.routes_unit(),
             host_network.resolv_conf(plan.nameserver(host), plan.gateway.name),
-            host_network.hosts_file(plan.hosts),
+            host_network.hosts_file(plan.known_hosts(host)),
         ),
         prepare=tuple(_save_before_first_up(keys)),
         activate=(

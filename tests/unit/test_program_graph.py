@@ -11,7 +11,8 @@ import config_schemas.pulumi_config as pulumi_config
 from config_schemas.stack_files import load_stack_file, stack_names
 from tests.unit.program_harness import Recorder, run_program
 
-ROUTE = re.compile(r"ip -6 route replace (\S+) via (\S+) ")
+# A line of routes.sh's route table (`up` applies each with `ip -6 route replace`).
+ROUTE = re.compile(r"^(\S+) via (\S+) # ", re.M)
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in resource inputs
 
 

@@ -61,11 +61,21 @@ def plan_routes(host: HostPlan) -> Counter[tuple[IPNetwork, IPAddress]]:
 # --- routes.sh ----------------------------------------------------------------------------
 
 
-def show_section(text: str) -> list[str]:
-    """The lines of the `show` branch's heredoc."""
-    match = re.search(r"^  show\)\n    cat <<'(\w+)'\n(.*?)^\1$", text, re.M | re.S)
+def route_table(text: str) -> list[str]:
+    """The lines of the script's one route table (the heredoc `up`, `down` and `show` read)."""
+    match = re.search(r"^routes\(\) \{\n  cat <<'(\w+)'\n(.*?)^\1$", text, re.M | re.S)
     assert match, text
     return match.group(2).splitlines()
+
+
+def show_section(text: str) -> list[str]:
+    """What `show` prints, read off the table: each line's `<destination> via <next hop>`."""
+    shown = []
+    for line in route_table(text):
+        destination, via_word, via, *label = line.split()
+        assert via_word == "via" and label[:1] == ["#"], line
+        shown.append(f"{destination} via {via}")
+    return shown
 
 
 def parse_show(lines: list[str]) -> Counter[tuple[IPNetwork, IPAddress]]:
@@ -558,7 +568,7 @@ def test_install_script_writes_the_rendered_files_of_a_plan(tmp_path: Path) -> N
     real = [
         host_network.routes_script(host, DEV.cluster_interface),
         host_network.sysctl_file(host),
-        host_network.hosts_file(DEV.hosts),
+        host_network.hosts_file(DEV.known_hosts(host)),
         cni.conflist_file(host),
         gateway.unbound_conf(DEV.dns64),
         kubeadm.join_file(DEV.kubeadm, host, TOKEN, CA_HASH),
