@@ -67,6 +67,8 @@ cni = {
 
 #   kubeadm init on the master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
+master: KubeadmMaster | None = None
+workloads: TestWorkloads | None = None
 if stages.kubeadm:
     m = plan.master.name
     master = KubeadmMaster(
@@ -80,15 +82,10 @@ if stages.kubeadm:
         )
         for n in plan.minions
     ]
-    workloads = (
-        TestWorkloads(
+    if stages.workloads:
+        workloads = TestWorkloads(
             "checks",
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
             ResourceOptions(depends_on=[master, *minions]),
         )
-        if stages.workloads
-        else None
-    )
-    export_outputs(plan, master, workloads)
-else:
-    export_outputs(plan, None, None)
+export_outputs(plan, master, workloads)

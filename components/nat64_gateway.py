@@ -9,7 +9,7 @@ from pulumi_command import remote
 
 from components.machines import Machines, machine_and_network
 from components.mirror import declare_mirror
-from components.remote import SshAccess, depends_on, run, run_step
+from components.remote import SshAccess, depends_on, run_step
 from planning.plan import ClusterPlan
 from rendering import steps
 from rendering.node_install import MirrorContent
@@ -41,9 +41,8 @@ class Nat64Gateway(pulumi.ComponentResource):
         self.network = machine_and_network(name, plan, host, access, args.machines, parent=self, after=depends_on(opts))
         self.packages = None
         if plan.stages.install:
-            # Installs only: nothing to undo on destroy (the machine's Debian packages stay).
-            create = steps.gateway_packages_step(plan).create
-            self.packages = run(f"{name}-packages", access, host, create, parent=self, depends_on=[self.network])
+            step = steps.gateway_packages_step(plan)
+            self.packages = run_step(f"{name}-packages", access, host, step, parent=self, depends_on=[self.network])
         services_after = [self.packages or self.network]
         self.nat64 = run_step(
             f"{name}-nat64", access, host, steps.nat64_step(plan), parent=self, depends_on=services_after

@@ -85,4 +85,5 @@ def run_step(
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> remote.Command:
     """A rendered step as one remote command: its create script, and its delete script on destroy."""
-    return run(name, access, host, step.create, delete=step.delete, parent=parent, depends_on=depends_on)
+    delete = step.delete if step.undoes_anything else None
+    return run(name, access, host, step.create, delete=delete, parent=parent, depends_on=depends_on)

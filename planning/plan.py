@@ -132,10 +132,6 @@ class KubeadmPlan:
 class ClusterPlan:
     config: ClusterConfig
     node_prefix: netaddr.IPNetwork
-    pod_supernet: netaddr.IPNetwork
-    service_subnet: netaddr.IPNetwork
-    nat64_prefix: netaddr.IPNetwork
-    dns_service_ip: netaddr.IPAddress
     cluster_interface: str
     bridge_host_address: netaddr.IPAddress  # this machine's, on a local cluster bridge
     gateway: HostPlan
@@ -159,6 +155,23 @@ class ClusterPlan:
     def hosts(self) -> tuple[HostPlan, ...]:
         """Every machine: gateway first."""
         return (self.gateway, *self.nodes)
+
+    # Held once, in the sub-plan that renders them.
+    @property
+    def pod_supernet(self) -> netaddr.IPNetwork:
+        return self.kubeadm.pod_supernet
+
+    @property
+    def service_subnet(self) -> netaddr.IPNetwork:
+        return self.kubeadm.service_subnet
+
+    @property
+    def dns_service_ip(self) -> netaddr.IPAddress:
+        return self.kubeadm.dns_service_ip
+
+    @property
+    def nat64_prefix(self) -> netaddr.IPNetwork:
+        return self.nat64.prefix
 
     @property
     def api_endpoint(self) -> str:
@@ -257,10 +270,6 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
     return ClusterPlan(
         config=cfg,
         node_prefix=net.node_prefix,
-        pod_supernet=net.pod_supernet,
-        service_subnet=net.service_subnet,
-        nat64_prefix=net.nat64_prefix,
-        dns_service_ip=kubeadm.dns_service_ip,
         cluster_interface=net.cluster_interface,
         bridge_host_address=bridge_host_address(net.node_prefix),
         gateway=gateway,

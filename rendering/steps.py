@@ -42,6 +42,11 @@ class Step:
     def delete(self) -> str:
         return remove_script(self.removes, first=self.deactivate, last=self.cleanup)
 
+    @property
+    def undoes_anything(self) -> bool:
+        """False for an install-only step (e.g. Debian packages that stay): it needs no delete at all."""
+        return bool(self.deactivate or self.removes or self.cleanup)
+
 
 def _systemd_or(unit: str, direct: str) -> str:
     """Enable a unit where systemd runs; elsewhere (the namespace lab) act directly."""
@@ -151,7 +156,7 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
     packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
-    # Nothing to undo: the component declares no delete (the packages stay installed).
+    # Nothing to undo (the packages stay installed): the command gets no delete.
     return Step(
         activate=(
             "export DEBIAN_FRONTEND=noninteractive",
