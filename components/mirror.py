@@ -12,7 +12,7 @@ from components.remote import SshAccess, run_step
 from planning.plan import ClusterPlan
 from program.mirror_source import mirror_source
 from rendering import mirror, steps
-from rendering.node_install import MirrorContent
+from rendering.node_install import REGISTRY_BINARY, MirrorContent
 
 
 def declare_mirror(
@@ -27,6 +27,8 @@ def declare_mirror(
     """One copy per file (CopyToRemote takes a file or a whole folder), then the server."""
     source = mirror_source(plan)
     files = [("bin", b) for b in content.binaries] + [("images", i) for i in content.images]
+    if content.registry:
+        files += [("bin", REGISTRY_BINARY), ("registry", content.registry)]
     copies: list[pulumi.Resource] = [
         remote.CopyToRemote(
             f"{name}-{kind}-{file_name.removesuffix('.tar')}",
@@ -37,5 +39,6 @@ def declare_mirror(
         )
         for kind, file_name in files
     ]
-    serve = run_step(f"{name}-serve", access, plan.gateway, steps.mirror_step(plan), parent=parent, depends_on=copies)
+    step = steps.mirror_step(plan, registry=content.registry is not None)
+    serve = run_step(f"{name}-serve", access, plan.gateway, step, parent=parent, depends_on=copies)
     return [*copies, serve]

@@ -46,7 +46,7 @@ from config_schemas.strings import (
     WholeNumber,
     go_duration,
 )
-from config_schemas.versions import KUBERNETES_VERSION
+from config_schemas.versions import CONTAINERD_VERSION, KUBERNETES_VERSION, RUNC_VERSION
 
 API_VERSION = "kubev6.dev/v1alpha1"
 # artifacts/versions.env: the version scripts/build-artifacts.sh builds (kubeadm refuses a
@@ -330,8 +330,29 @@ class KubeletConfig(Strict):
     )
 
 
+def _release(value: str) -> str:
+    if not re.fullmatch(r"v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", value):
+        raise ValueError(f"{value!r} is not a release version like 2.3.7")
+    return value.removeprefix("v")
+
+
+ReleaseVersion = Annotated[str, AfterValidator(_release)]
+
+
 class ContainerdConfig(Strict):
-    """containerd settings for unusual runtimes; a real machine keeps the defaults."""
+    """The container runtime (containerd 2 with runc) and its settings for unusual runtimes; a real
+    machine keeps the defaults."""
+
+    version: ReleaseVersion = Field(
+        CONTAINERD_VERSION,
+        description="containerd release the nodes run: with `artifacts: mirror` the one the artifacts hold "
+        "(built from its Go module, `artifacts/versions.env`), online the release of containerd's GitHub page. "
+        "It must be one containerd recommends for `kubernetes.version` (its RELEASES.md table).",
+    )
+    runc_version: ReleaseVersion = Field(
+        RUNC_VERSION,
+        description="runc release containerd runs containers with (built like containerd, or downloaded online).",
+    )
 
     restrict_oom_score_adj: bool = Field(
         False,
@@ -362,6 +383,11 @@ class MirrorConfig(Strict):
     )
     port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
         8089, description="TCP port of the gateway's HTTP server for the artifacts."
+    )
+    registry_port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
+        5000,
+        description="TCP port of the gateway's OCI registry (plain HTTP), which holds every built image and is "
+        "containerd's mirror of registry.k8s.io and docker.io on the nodes, so pulls work air-gapped.",
     )
 
 

@@ -14,6 +14,7 @@ import netaddr
 
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
 from config_schemas.problems import Problem, key
+from config_schemas.versions import containerd_support_error
 from planning.addresses import bridge_host_address, derived_pod_subnet, tayga_ipv6_address, uplink_next_hop
 
 RFC6052_LENGTHS = (32, 40, 48, 56, 64, 96)
@@ -38,6 +39,7 @@ def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) ->
     problems += _check_uplink(cfg)
     problems += _check_platform(cfg)
     problems += _check_stages(cfg)
+    problems += _check_runtime(cfg)
     problems += _check_local_routes(cfg, host_routes)
     return problems
 
@@ -295,6 +297,13 @@ def _check_stages(cfg: ClusterConfig) -> Iterable[Problem]:
         yield Problem(
             key("stages", "workloads"), "needs stages.kubeadm (the workloads run on the cluster); switch both off"
         )
+
+
+def _check_runtime(cfg: ClusterConfig) -> Iterable[Problem]:
+    # Named on containerd's key: the runtime is what an operator moves to match Kubernetes.
+    problem = containerd_support_error(cfg.kubernetes.version, cfg.kubernetes.containerd.version)
+    if problem:
+        yield Problem(key("kubernetes", "containerd", "version"), problem)
 
 
 def _check_local_routes(cfg: ClusterConfig, host_routes: Sequence[HostRoute]) -> Iterable[Problem]:

@@ -35,6 +35,7 @@ K8S_PRIVATE_TARGETS = (
     "/var/log/containers",
     "/var/log/kubev6",
     "/run/containerd",
+    "/run/nri",  # containerd 2's NRI socket: one per runtime
     "/run/kubev6",
     "/run/netns",
 )

@@ -104,10 +104,15 @@ class MirrorPlan:
     gateway_name: str
     address: netaddr.IPAddress
     port: int
+    registry_port: int  # the OCI registry beside the HTTP server
 
     @property
     def url(self) -> str:
         return f"http://[{self.address}]:{self.port}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://[{self.address}]:{self.registry_port}"
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         nat64=nat64,
         dns64=dns64,
         uplink=uplink,
-        mirror=MirrorPlan(gw.name, gw.address, cfg.kubernetes.mirror.port),
+        mirror=MirrorPlan(gw.name, gw.address, cfg.kubernetes.mirror.port, cfg.kubernetes.mirror.registry_port),
         kubeadm=kubeadm,
         stages=cfg.stages,
     )

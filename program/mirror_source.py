@@ -9,7 +9,10 @@ import pulumi
 
 from config_schemas.versions import artifacts_dir
 from planning.plan import ClusterPlan
-from rendering.node_install import MIRROR_BINARIES, MirrorContent
+from rendering.node_install import MIRROR_BINARIES, REGISTRY_BINARY, MirrorContent
+
+REGISTRY_ARCHIVE = "registry.tar"  # under registry/ of the artifacts, beside bin/registry
+RUNTIME_FILE = "RUNTIME"  # which containerd and runc the build made
 
 
 def mirror_source(plan: ClusterPlan) -> Path:
@@ -20,12 +23,31 @@ def mirror_source(plan: ClusterPlan) -> Path:
 def mirror_content(plan: ClusterPlan) -> MirrorContent:
     """What the mirror will serve, read from the local artifacts folder; a clear error if it is not built."""
     source = mirror_source(plan)
-    missing = [b for b in MIRROR_BINARIES if not (source / "bin" / b).is_file()]
+    missing = [f"bin/{b}" for b in (*MIRROR_BINARIES, REGISTRY_BINARY) if not (source / "bin" / b).is_file()]
+    if not (source / "registry" / REGISTRY_ARCHIVE).is_file():
+        missing.append(f"registry/{REGISTRY_ARCHIVE}")
     images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
     if missing or not images:
         what = ", ".join(missing) or "image archives"
         raise pulumi.RunError(
             f"kubev6:kubernetes.mirror.source: {source} lacks {what}: build the artifacts first "
-            "(bash scripts/build-artifacts.sh), or point the key at a folder with bin/ and images/"
+            "(bash scripts/build-artifacts.sh), or point the key at a folder with bin/, images/ and registry/"
         )
-    return MirrorContent(MIRROR_BINARIES, images)
+    runtime = plan.kubeadm.kubernetes.containerd
+    built = _built_runtime(source)
+    for name, want in (("containerd", runtime.version), ("runc", runtime.runc_version)):
+        if built.get(name, want) != want:
+            key = "version" if name == "containerd" else "runcVersion"
+            raise pulumi.RunError(
+                f"kubev6:kubernetes.containerd.{key}: {want} is not what {source} holds ({name} {built[name]}); "
+                "set the key to it, or build that version (artifacts/versions.env)"
+            )
+    return MirrorContent(MIRROR_BINARIES, images, REGISTRY_ARCHIVE)
+
+
+def _built_runtime(source: Path) -> dict[str, str]:
+    """`RUNTIME` of the build: a `<name> <version>` line for containerd and runc."""
+    path = source / RUNTIME_FILE
+    if not path.is_file():
+        return {}
+    return dict(line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip())

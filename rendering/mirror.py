@@ -1,5 +1,9 @@
-"""The gateway's artifact mirror (kubernetes.artifacts: mirror): an HTTP server on the gateway's
-IPv6 address serving the binaries and image archives the nodes install."""
+"""The gateway's artifact mirror (kubernetes.artifacts: mirror), on the gateway's IPv6 address:
+- an HTTP server for the binaries and image archives the nodes install;
+- an OCI registry (the CNCF distribution registry, read-only) holding every built image, which
+  the nodes' containerd uses as its mirror of registry.k8s.io and docker.io, so pulls work
+  air-gapped (`imagePullPolicy: Always` too). Its storage is built with the artifacts and copied
+  as one archive; the step unpacks it when its digest changes."""
 
 from __future__ import annotations
 
@@ -12,29 +16,78 @@ MIRROR_DIR = "/var/lib/kubev6/mirror"
 MIRROR_SCRIPT_PATH = "/etc/kubev6/mirror.sh"
 MIRROR_UNIT_PATH = "/etc/systemd/system/kubev6-mirror.service"
 PIDFILE = f"{RUN_DIR}/mirror.pid"
+REGISTRY_ARCHIVE = f"{MIRROR_DIR}/registry/registry.tar"
+REGISTRY_BINARY = f"{MIRROR_DIR}/bin/registry"
+REGISTRY_ROOT = "/var/lib/kubev6/registry"
+REGISTRY_CONFIG_PATH = "/etc/kubev6/registry.yml"
+REGISTRY_UNIT_PATH = "/etc/systemd/system/kubev6-registry.service"
+REGISTRY_PIDFILE = f"{RUN_DIR}/registry.pid"
+REGISTRY_STAMP = f"{REGISTRY_ROOT}/.archive-sha256"  # which archive the storage was unpacked from
 
 
 def server_command(mirror: MirrorPlan) -> list[str]:
     return ["python3", "-m", "http.server", str(mirror.port), "--bind", str(mirror.address), "--directory", MIRROR_DIR]
 
 
-def mirror_script(mirror: MirrorPlan) -> RenderedFile:
-    """`mirror.sh up|down` for hosts without systemd."""
+def registry_command() -> list[str]:
+    return [REGISTRY_BINARY, "serve", REGISTRY_CONFIG_PATH]
+
+
+def registry_config(mirror: MirrorPlan) -> RenderedFile:
+    """Read-only: the storage is what the build pushed; nothing on the cluster writes to it."""
+    return RenderedFile(
+        REGISTRY_CONFIG_PATH,
+        f"""# kube-v6: the gateway's OCI registry on {mirror.gateway_name} (distribution, read-only)
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {REGISTRY_ROOT}
+  delete:
+    enabled: false
+  maintenance:
+    uploadpurging:
+      enabled: false
+    readonly:
+      enabled: true
+http:
+  addr: "[{mirror.address}]:{mirror.registry_port}"
+  headers:
+    X-Content-Type-Options: [nosniff]
+""",
+    )
+
+
+def _daemon_lines(command: list[str], pidfile: str) -> list[str]:
+    return [
+        f'    if ! {{ [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; }}; then',
+        f"      nohup {' '.join(command)} >/dev/null 2>&1 &",
+        f"      echo $! > {pidfile}",
+        "    fi",
+    ]
+
+
+def mirror_script(mirror: MirrorPlan, *, registry: bool) -> RenderedFile:
+    """`mirror.sh up|down` for hosts without systemd: the HTTP server, and the registry if built."""
+    daemons = [(server_command(mirror), PIDFILE)]
+    if registry:
+        daemons.append((registry_command(), REGISTRY_PIDFILE))
+    up = [line for command, pidfile in daemons for line in _daemon_lines(command, pidfile)]
+    down = [
+        f'    if [ -f {pidfile} ]; then kill "$(cat {pidfile})" 2>/dev/null || true; rm -f {pidfile}; fi'
+        for _, pidfile in daemons
+    ]
+    body = "\n".join(["  up)", f"    mkdir -p {RUN_DIR}", *up, "    ;;", "  down)", *down, "    ;;"])
     return RenderedFile(
         MIRROR_SCRIPT_PATH,
         f"""#!/bin/sh
 # kube-v6 artifact mirror on {mirror.gateway_name}
 set -eu
 case "${{1:-up}}" in
-  up)
-    mkdir -p {RUN_DIR}
-    if [ -f {PIDFILE} ] && kill -0 "$(cat {PIDFILE})" 2>/dev/null; then exit 0; fi
-    nohup {" ".join(server_command(mirror))} >/dev/null 2>&1 &
-    echo $! > {PIDFILE}
-    ;;
-  down)
-    if [ -f {PIDFILE} ]; then kill "$(cat {PIDFILE})" 2>/dev/null || true; rm -f {PIDFILE}; fi
-    ;;
+{body}
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
 """,
@@ -47,8 +100,24 @@ def mirror_unit(mirror: MirrorPlan) -> RenderedFile:
     return unit_file(MIRROR_UNIT_PATH, "kube-v6 artifact mirror (HTTP over IPv6)", service)
 
 
-def wait_serving(mirror: MirrorPlan) -> str:
+def registry_unit() -> RenderedFile:
+    service = {**shared_runtime_directory(RUN_DIR), "ExecStart": " ".join(registry_command()), "Restart": "always"}
+    return unit_file(REGISTRY_UNIT_PATH, "kube-v6 OCI registry (read-only mirror of the built images)", service)
+
+
+def unpack_registry() -> str:
+    """The storage from the copied archive, again only when the archive changed."""
+    digest = f"$(sha256sum {REGISTRY_ARCHIVE} | cut -d' ' -f1)"
+    return (
+        f'if [ "$(cat {REGISTRY_STAMP} 2>/dev/null)" != "{digest}" ]; then '
+        f"rm -rf {REGISTRY_ROOT} && mkdir -p {REGISTRY_ROOT} && tar -C {REGISTRY_ROOT} -xf {REGISTRY_ARCHIVE} && "
+        f"chmod 0755 {REGISTRY_BINARY} && sha256sum {REGISTRY_ARCHIVE} | cut -d' ' -f1 > {REGISTRY_STAMP}; "
+        "restart_registry=1; fi"
+    )
+
+
+def wait_serving(mirror: MirrorPlan, *, registry: bool) -> str:
     """The step ends once the mirror answers, so nodes never race its start."""
-    url = f"{mirror.url}/"
-    probe = f"curl -fsS -o /dev/null {url}"
+    urls = [f"{mirror.url}/", *([f"{mirror.registry_url}/v2/"] if registry else [])]
+    probe = " && ".join(f"curl -fsS -o /dev/null {url}" for url in urls)
     return f"for i in $(seq 100); do {probe} && break; sleep 0.1; done; {probe}"

@@ -1,18 +1,20 @@
-"""Packages and runtime of a Kubernetes node: containerd, kubeadm, kubelet and kubectl at the
-pinned version, the kubelet's IPv6 node IP, and the runtime started (systemd, or a supervisor
-loop on machines without it).
+"""Packages and runtime of a Kubernetes node: containerd 2 with runc, kubeadm, kubelet and
+kubectl at the pinned versions, the kubelet's IPv6 node IP, and the runtime started (systemd, or a
+supervisor loop on machines without it).
 
 Two sources (`kubernetes.artifacts`):
-- online: Debian's containerd, and the kubeadm/kubelet/kubectl packages of pkgs.k8s.io;
+- online: containerd's and runc's release binaries from GitHub (checked against their published
+  SHA-256 sums), and the kubeadm/kubelet/kubectl packages of pkgs.k8s.io;
 - mirror (air-gapped): the binaries and image archives built by scripts/build-artifacts.sh,
-  fetched over IPv6 from the gateway's mirror; images imported into containerd.
+  fetched over IPv6 from the gateway's mirror; images imported into containerd, and the gateway's
+  registry as containerd's mirror of registry.k8s.io and docker.io (pulls work too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config_schemas.model import KubernetesConfig
+from config_schemas.model import ContainerdConfig, KubernetesConfig
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import HostPlan, MirrorPlan
 from rendering import gateway
@@ -21,6 +23,8 @@ from rendering.packages import debian_packages
 from rendering.systemd import systemd_or, unit_file
 
 CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
+CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d"  # one hosts.toml per mirrored registry
+CONTAINERD_UNIT_PATH = "/etc/systemd/system/containerd.service"
 KUBELET_DEFAULTS_PATH = "/etc/default/kubelet"
 KUBELET_RUN_PATH = "/etc/kubev6/kubelet.sh"
 SUPERVISE_PATH = "/etc/kubev6/supervise.sh"
@@ -28,9 +32,17 @@ KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
 SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
 PAUSE_IMAGE_TAG = PAUSE_VERSION
-DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl")
-MIRROR_BINARIES = ("kubeadm", "kubelet", "kubectl")
+DEBIAN_PACKAGES = ("containernetworking-plugins", "conntrack", "socat", "ethtool", "curl")
+KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
+RUNTIME_BINARIES = ("containerd", "containerd-shim-runc-v2", "ctr", "runc")
+MIRROR_BINARIES = (*KUBERNETES_BINARIES, *RUNTIME_BINARIES)
 MIRROR_BIN_DIR = "/usr/local/bin"
+RUNC_PATH = f"{MIRROR_BIN_DIR}/runc"
+REGISTRY_BINARY = "registry"  # the gateway's registry, served from the mirror's bin/ (not a node binary)
+# The registries whose images the gateway's registry holds, and the upstream each stands in for.
+MIRRORED_REGISTRIES = {"registry.k8s.io": "https://registry.k8s.io", "docker.io": "https://registry-1.docker.io"}
+CONTAINERD_RELEASES = "https://github.com/containerd/containerd/releases/download"
+RUNC_RELEASES = "https://github.com/opencontainers/runc/releases/download"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 RUN_DIR = gateway.RUN_DIR
 RUNTIME_FRESH = "/etc/kubev6/runtime-fresh"
@@ -54,6 +66,7 @@ class MirrorContent:
 
     binaries: tuple[str, ...]
     images: tuple[str, ...]
+    registry: str | None = None  # the registry's storage as one archive under registry/, if built
 
 
 def minor(version: str) -> str:
@@ -64,24 +77,81 @@ def package_base(k8s: KubernetesConfig) -> str:
     return f"{k8s.package_repository}/v{minor(k8s.version)}/deb/"
 
 
+def containerd_config_version(runtime: ContainerdConfig) -> int:
+    """containerd 2.0-2.2 read config version 3; 2.3 added version 4, which only moves the server
+    addresses (not set here) and warns when it migrates a version 3 file: the runtime's own version."""
+    major, minor = (int(p) for p in runtime.version.split(".")[:2])
+    return 4 if (major, minor) >= (2, 3) else 3
+
+
 def containerd_config(k8s: KubernetesConfig) -> RenderedFile:
-    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    """containerd 2's CRI plugins (`io.containerd.cri.v1.*`), the same in config versions 3 and 4."""
+    images = 'plugins."io.containerd.cri.v1.images"'
+    runtime = 'plugins."io.containerd.cri.v1.runtime"'
     systemd_cgroup = "true" if k8s.kubelet.cgroup_driver == "systemd" else "false"
     restrict = "\n  restrict_oom_score_adj = true" if k8s.containerd.restrict_oom_score_adj else ""
     return RenderedFile(
         CONTAINERD_CONFIG_PATH,
-        f"""# kube-v6: containerd for kubeadm ({k8s.kubelet.cgroup_driver} cgroups, CNI from /opt/cni/bin)
-version = 2
-[{cri}]
-  sandbox_image = "{k8s.image_repository}/pause:{PAUSE_IMAGE_TAG}"{restrict}
-  [{cri}.containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-    [{cri}.containerd.runtimes.runc.options]
-      SystemdCgroup = {systemd_cgroup}
-  [{cri}.cni]
-    bin_dir = "/opt/cni/bin"
+        f"""# kube-v6: containerd {k8s.containerd.version} for kubeadm ({k8s.kubelet.cgroup_driver} cgroups, runc \
+{k8s.containerd.runc_version}, CNI from /opt/cni/bin)
+version = {containerd_config_version(k8s.containerd)}
+[{images}]
+  [{images}.pinned_images]
+    sandbox = "{k8s.image_repository}/pause:{PAUSE_IMAGE_TAG}"
+  [{images}.registry]
+    config_path = "{CONTAINERD_CERTS_DIR}"
+[{runtime}]{restrict}
+  [{runtime}.containerd]
+    default_runtime_name = "runc"
+    [{runtime}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [{runtime}.containerd.runtimes.runc.options]
+        BinaryName = "{RUNC_PATH}"
+        SystemdCgroup = {systemd_cgroup}
+  [{runtime}.cni]
+    bin_dirs = ["/opt/cni/bin"]
     conf_dir = "/etc/cni/net.d"
 """,
+    )
+
+
+def registry_hosts(source: MirrorPlan) -> list[RenderedFile]:
+    """containerd pulls registry.k8s.io and docker.io images from the gateway's registry, which holds
+    each under a path named after the registry it stands in for (`override_path`)."""
+    return [
+        RenderedFile(
+            f"{CONTAINERD_CERTS_DIR}/{name}/hosts.toml",
+            f"""# kube-v6: {name} through the gateway's registry (air-gapped mirror)
+server = "{upstream}"
+
+[host."{source.registry_url}/v2/{name}"]
+  capabilities = ["pull", "resolve"]
+  override_path = true
+""",
+        )
+        for name, upstream in MIRRORED_REGISTRIES.items()
+    ]
+
+
+def containerd_unit() -> RenderedFile:
+    """containerd's own unit (its repository's containerd.service), for the binaries in /usr/local/bin."""
+    return unit_file(
+        CONTAINERD_UNIT_PATH,
+        "containerd container runtime (kube-v6)",
+        {
+            "ExecStartPre": "-/sbin/modprobe overlay",
+            "ExecStart": f"{MIRROR_BIN_DIR}/containerd --config {CONTAINERD_CONFIG_PATH}",
+            "Type": "notify",
+            "Delegate": "yes",
+            "KillMode": "process",
+            "Restart": "always",
+            "RestartSec": "5",
+            "LimitNPROC": "infinity",
+            "LimitCORE": "infinity",
+            "TasksMax": "infinity",
+            "OOMScoreAdjust": "-999",
+        },
+        after="network.target local-fs.target",
     )
 
 
@@ -175,16 +245,56 @@ def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
     ]
 
 
-def _mirror_kubernetes(version: str, url: str, content: MirrorContent) -> list[str]:
-    fetch = [
-        f"  curl -fsS --retry 5 --retry-connrefused -o {MIRROR_BIN_DIR}/{b}.part {url}/bin/{b} && "
-        f"chmod 0755 {MIRROR_BIN_DIR}/{b}.part && mv {MIRROR_BIN_DIR}/{b}.part {MIRROR_BIN_DIR}/{b}"
-        for b in content.binaries
-    ]
+def runtime_current(runtime: ContainerdConfig) -> str:
+    """True (exit 0) when /usr/local/bin holds exactly the pinned containerd and runc."""
+    return (
+        f'[ "$({MIRROR_BIN_DIR}/containerd --version 2>/dev/null | cut -d" " -f3)" = "v{runtime.version}" ] && '
+        f'[ "$({RUNC_PATH} --version 2>/dev/null | head -1)" = "runc version {runtime.runc_version}" ]'
+    )
+
+
+def _fetch(url: str, binary: str) -> str:
+    dest = f"{MIRROR_BIN_DIR}/{binary}"
+    return (
+        f"  curl -fsS --retry 5 --retry-connrefused -o {dest}.part {url}/bin/{binary} && "
+        f"chmod 0755 {dest}.part && mv {dest}.part {dest}"
+    )
+
+
+def _mirror_kubernetes(k8s: KubernetesConfig, url: str, content: MirrorContent) -> list[str]:
+    kube = [_fetch(url, b) for b in content.binaries if b in KUBERNETES_BINARIES]
+    runtime = [_fetch(url, b) for b in content.binaries if b in RUNTIME_BINARIES]
     return [
         f"mkdir -p {MIRROR_BIN_DIR}",
-        f'if [ "$({MIRROR_BIN_DIR}/kubeadm version -o short 2>/dev/null)" != "v{version}" ]; then',
-        *fetch,
+        f'if [ "$({MIRROR_BIN_DIR}/kubeadm version -o short 2>/dev/null)" != "v{k8s.version}" ]; then',
+        *kube,
+        "fi",
+        f"if ! {runtime_current(k8s.containerd)}; then",
+        *runtime,
+        "  runtime_changed=1",
+        "fi",
+    ]
+
+
+def _online_runtime(runtime: ContainerdConfig) -> list[str]:
+    """containerd's and runc's release binaries, each checked against the sum published beside it."""
+    tarball = f"containerd-{runtime.version}-linux-amd64.tar.gz"
+    base = f"{CONTAINERD_RELEASES}/v{runtime.version}"
+    runc = f"{RUNC_RELEASES}/v{runtime.runc_version}"
+    return [
+        f"mkdir -p {MIRROR_BIN_DIR}",
+        f"if ! {runtime_current(runtime)}; then",
+        "  tmp=$(mktemp -d)",
+        f"  curl -fsSL --retry 5 -o $tmp/{tarball} {base}/{tarball}",
+        f"  curl -fsSL --retry 5 -o $tmp/{tarball}.sha256sum {base}/{tarball}.sha256sum",
+        f"  curl -fsSL --retry 5 -o $tmp/runc.amd64 {runc}/runc.amd64",
+        f"  curl -fsSL --retry 5 -o $tmp/runc.sha256sum {runc}/runc.sha256sum",
+        f"  (cd $tmp && sha256sum -c {tarball}.sha256sum && grep ' runc.amd64$' runc.sha256sum | sha256sum -c)",
+        f"  tar -C $tmp -xzf $tmp/{tarball} bin/containerd bin/containerd-shim-runc-v2 bin/ctr",
+        f"  install -m 0755 $tmp/bin/containerd $tmp/bin/containerd-shim-runc-v2 $tmp/bin/ctr {MIRROR_BIN_DIR}/",
+        f"  install -m 0755 $tmp/runc.amd64 {RUNC_PATH}",
+        '  rm -rf "$tmp"',
+        "  runtime_changed=1",
         "fi",
     ]
 
@@ -206,20 +316,25 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     if mirror and content is None:
         raise ValueError("kubernetes.artifacts is mirror: the mirror's content is needed")
     packages = debian_packages(DEBIAN_PACKAGES, air_gapped=mirror, extra_online="gpg")
-    lines = ["export DEBIAN_FRONTEND=noninteractive", *packages]
+    lines = ["export DEBIAN_FRONTEND=noninteractive", "runtime_changed=", *packages]
     # A runtime that never ran before (no containerd metadata yet): its state is ours to remove on delete.
     lines += [
         f"[ -e {RUNTIME_FRESH} ] || [ -e /var/lib/containerd/io.containerd.metadata.v1.bolt ] || "
         f"{{ mkdir -p /etc/kubev6 && touch {RUNTIME_FRESH}; }}",
         f"[ -e {NFT_TABLES_BEFORE} ] || ! command -v nft >/dev/null || nft list tables > {NFT_TABLES_BEFORE}",
     ]
-    lines += _mirror_kubernetes(k8s.version, source.url, content) if mirror and content else _online_kubernetes(k8s)
+    if mirror and content:
+        lines += _mirror_kubernetes(k8s, source.url, content)
+    else:
+        lines += [*_online_runtime(k8s.containerd), *_online_kubernetes(k8s)]
     lines += [
         # kubelet refuses to run with swap on; touch swap and fstab only where there is any.
         'if [ -n "$(tail -n +2 /proc/swaps)" ]; then swapoff -a; fi',
         "if grep -qE '^[^#].*\\sswap\\s' /etc/fstab 2>/dev/null; then sed -i '/\\sswap\\s/ s/^[^#]/#&/' /etc/fstab; fi",
+        # A supervised containerd keeps running its old binary unless stopped first.
         systemd_or(
             "systemctl daemon-reload && systemctl enable containerd && systemctl restart containerd",
+            f'{{ [ -z "$runtime_changed" ] || {SUPERVISE_PATH} stop containerd; }} && '
             f"{SUPERVISE_PATH} start containerd containerd --config {CONTAINERD_CONFIG_PATH}",
         ),
     ]
@@ -230,10 +345,14 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     return lines
 
 
-def install_files(k8s: KubernetesConfig, node: HostPlan) -> list[RenderedFile]:
-    files = [containerd_config(k8s), kubelet_defaults(node), kubelet_run_script(), supervise_script()]
+def install_files(k8s: KubernetesConfig, node: HostPlan, source: MirrorPlan | None = None) -> list[RenderedFile]:
+    """`source`: the gateway's mirror, whose registry containerd pulls through (artifacts: mirror)."""
+    files = [containerd_config(k8s), containerd_unit(), kubelet_defaults(node)]
+    files += [kubelet_run_script(), supervise_script()]
     if k8s.artifacts == "mirror":
         files.append(kubelet_unit())
+        if source is not None:
+            files += registry_hosts(source)
     else:
         files.insert(0, apt_source(k8s))
     return files
@@ -246,11 +365,12 @@ def uninstall_commands(k8s: KubernetesConfig, content: MirrorContent | None = No
     if mirror:
         # The imported images, while containerd still runs; then the binaries.
         stop.append("ctr -n k8s.io images ls -q | grep -v '^sha256:' | xargs -r ctr -n k8s.io images rm >/dev/null")
-    stop.append(systemd_or("systemctl restart containerd", f"{SUPERVISE_PATH} stop containerd"))
+    stop.append(systemd_or("systemctl disable --now containerd", f"{SUPERVISE_PATH} stop containerd"))
     if mirror and content is not None:
         stop += [f"rm -f {MIRROR_BIN_DIR}/{b}" for b in content.binaries]
     else:
         stop += ["apt-mark unhold kubelet kubeadm kubectl", "apt-get purge -y -q kubelet kubeadm kubectl"]
+        stop += [f"rm -f {' '.join(f'{MIRROR_BIN_DIR}/{b}' for b in RUNTIME_BINARIES)}"]
     return [
         *stop,
         # The runtime's and kubelet's state, where this step started them on a fresh machine.

@@ -123,7 +123,7 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
 
 def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
     """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
-    files = tuple(node_install.install_files(plan.kubeadm.kubernetes, node))
+    files = tuple(node_install.install_files(plan.kubeadm.kubernetes, node, plan.mirror))
     return Step(
         files=files,
         activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
@@ -132,20 +132,36 @@ def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.Mirro
     )
 
 
-def mirror_step(plan: ClusterPlan) -> Step:
-    """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs)."""
-    files = (mirror.mirror_script(plan.mirror), mirror.mirror_unit(plan.mirror))
+def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
+    """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs), and with
+    `registry` (the build made its storage) the OCI registry the nodes' containerd pulls through."""
+    files = [mirror.mirror_script(plan.mirror, registry=registry), mirror.mirror_unit(plan.mirror)]
+    activate = [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up")]
+    deactivate = ["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"]
+    cleanup = [f"rm -rf {mirror.MIRROR_DIR}"]
+    state_dirs = [mirror.MIRROR_DIR.rsplit("/", 1)[0], gateway.RUN_DIR]  # the served files; the pidfiles
+    if registry:
+        files += [mirror.registry_config(plan.mirror), mirror.registry_unit()]
+        pid = mirror.REGISTRY_PIDFILE
+        # A new storage needs a new registry process (the old one keeps its open files).
+        stop_old = f'[ -z "$restart_registry" ] || [ ! -f {pid} ] || {{ kill "$(cat {pid})"; rm -f {pid}; }}'
+        activate = [
+            "restart_registry=",
+            mirror.unpack_registry(),
+            _systemd_or("kubev6-registry.service", stop_old),
+            *activate,
+        ]
+        deactivate.insert(0, "systemctl disable --now kubev6-registry.service 2>/dev/null")
+        cleanup.insert(0, f"rm -rf {mirror.REGISTRY_ROOT}")
+    activate.append(mirror.wait_serving(plan.mirror, registry=registry))
     served_from = mirror.MIRROR_DIR.rsplit("/", 1)[0]
     return Step(
-        files=files,
-        activate=(
-            _systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up"),
-            mirror.wait_serving(plan.mirror),
-        ),
-        deactivate=("systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"),
+        files=tuple(files),
+        activate=tuple(activate),
+        deactivate=tuple(deactivate),
         removes=tuple(f.path for f in files),
-        cleanup=(f"rm -rf {mirror.MIRROR_DIR}", f"rmdir {served_from} 2>/dev/null"),
-        state_dirs=(served_from, gateway.RUN_DIR),  # the served files; the server's pidfile
+        cleanup=(*cleanup, f"rmdir {served_from} 2>/dev/null"),
+        state_dirs=tuple(state_dirs),
     )
 
 

@@ -61,13 +61,14 @@ fresh() { # fresh PHASE KEY OUTPUT...: the stamp matches and every output exists
   for f in "$@"; do [[ -e "$f" ]] || return 1; done
 }
 stamp() { echo "$2" >"$STAMPS/$1"; }
+deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
 PHASE_START=0
 begin() { PHASE_START=$(date +%s); }
 end() { say "phase $1: $(($(date +%s) - PHASE_START)) s ($2)"; }
 
 # --- phase: packages (Debian; idempotent like scripts/install-deps.sh) --------------------
 begin
-DEBS=(gcc libc6-dev binutils iptables nftables conntrack ca-certificates netbase)
+DEBS=(gcc libc6-dev binutils iptables nftables conntrack ca-certificates netbase libseccomp-dev pkg-config)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -84,6 +85,7 @@ end packages "${#missing[@]} installed"
 command -v go >/dev/null || die "no Go toolchain on PATH (Go 1.26 or newer, e.g. in /usr/local/go)"
 export CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOFLAGS=-buildvcs=false
 GO_VERSION="$(go env GOVERSION)"
+GCC_VERSION="$(gcc -dumpfullversion)"
 GOBUILD=(go build -trimpath)
 K8S_TAGS="selinux,notest,grpcnotrace"
 
@@ -144,18 +146,42 @@ sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version fo
 }
 begin
 SYNCED=()
-sync_modules artifacts/kubernetes no "$K8S" k8s.io/kubernetes
-if ! grep -q "=> k8s.io/apimachinery $STAGING\$" artifacts/kubernetes/go.mod; then
-  # Repeat k8s.io/kubernetes' own staging replaces with the published v0.MINOR.PATCH.
+staging_replaces() { # DIR: repeat k8s.io/kubernetes' own staging replaces with the published v0.MINOR.PATCH
+  local dir=$1 gomod m
+  grep -q "=> k8s.io/apimachinery $STAGING\$" "$dir/go.mod" && return 0
   gomod="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
-  for m in $(awk '$2 == "=>" {print $1}' artifacts/kubernetes/go.mod); do
-    (cd artifacts/kubernetes && go mod edit -dropreplace="$m")
+  for m in $(awk '$2 == "=>" {print $1}' "$dir/go.mod"); do
+    (cd "$dir" && go mod edit -dropreplace="$m")
   done
   for m in $(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$gomod"); do
-    (cd artifacts/kubernetes && go mod edit -replace="$m=$m@$STAGING")
+    (cd "$dir" && go mod edit -replace="$m=$m@$STAGING")
   done
-  SYNCED+=(artifacts/kubernetes)
+  SYNCED+=("$dir")
+}
+e2e_imports() { # the packages the suite's e2e_test.go imports, for artifacts/e2e/imports.go
+  local dir
+  dir="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  sed -n '1,/^import (/p' artifacts/e2e/imports.go
+  { echo '"k8s.io/kubernetes/test/e2e"'
+    sed -n '/^import (/,/^)/p' "$dir/test/e2e/e2e_test.go" | grep -v '^\s*//' | grep -oE '"[^"]+"'; } |
+    grep -vE '^"(flag|fmt|os|path/filepath|testing)"$' | sort -u | sed 's/^/\t_ /'
+  echo ")"
+}
+sync_modules artifacts/kubernetes no "$K8S" k8s.io/kubernetes
+staging_replaces artifacts/kubernetes
+# The e2e suite and ginkgo: the same Kubernetes, and the ginkgo its go.mod requires.
+sync_modules artifacts/e2e no "$K8S" k8s.io/kubernetes
+staging_replaces artifacts/e2e
+if [[ "$(e2e_imports)" != "$(cat artifacts/e2e/imports.go)" ]]; then
+  e2e_imports >artifacts/e2e/imports.go.new && mv artifacts/e2e/imports.go.new artifacts/e2e/imports.go
+  SYNCED+=(artifacts/e2e)
 fi
+GINKGO_VERSION="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' |
+  xargs awk '$1 == "github.com/onsi/ginkgo/v2" {print $2; exit}')"
+sync_modules artifacts/e2e no "$GINKGO_VERSION" github.com/onsi/ginkgo/v2
+sync_modules artifacts/containerd no "v$CONTAINERD_VERSION" github.com/containerd/containerd/v2
+sync_modules artifacts/runc no "v$RUNC_VERSION" github.com/opencontainers/runc
+sync_modules artifacts/registry no "v$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3
 sync_modules artifacts/etcd yes "v$ETCD_VERSION" \
   go.etcd.io/etcd/{server/v3,etcdctl/v3,etcdutl/v3,api/v3,client/pkg/v3,client/v3,pkg/v3}
 sync_modules artifacts/coredns yes "v$COREDNS_VERSION" github.com/coredns/coredns
@@ -166,7 +192,9 @@ for dir in "${SYNCED[@]}"; do
 done
 end modules "${#SYNCED[@]} wrapper modules changed"
 if ((SYNC_ONLY)); then
-  for w in kubernetes:k8s.io/kubernetes etcd:go.etcd.io/etcd/server/v3 coredns:github.com/coredns/coredns; do
+  for w in kubernetes:k8s.io/kubernetes e2e:github.com/onsi/ginkgo/v2 etcd:go.etcd.io/etcd/server/v3 \
+    coredns:github.com/coredns/coredns containerd:github.com/containerd/containerd/v2 \
+    runc:github.com/opencontainers/runc registry:github.com/distribution/distribution/v3; do
     say "artifacts/${w%%:*}: ${w#*:} $(required "artifacts/${w%%:*}" "${w#*:}")"
   done
   [[ -s "$REFUSED" ]] && say "refused by the module proxy:" && sed 's/^/  /' "$REFUSED" >&2
@@ -245,10 +273,77 @@ else
   end coredns built
 fi
 
+# --- phase: runtime (containerd 2, its runc shim and ctr; runc with cgo + libseccomp) --------
+begin
+ctd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/containerd/go.mod artifacts/containerd/go.sum)" 1)"
+runc_key="$(key_of "$GO_VERSION" "$GCC_VERSION" "$(deb_versions libseccomp-dev)" "$(hash_of artifacts/runc/go.mod artifacts/runc/go.sum)" 1)"
+RUNTIME_BINS=("$BIN/containerd" "$BIN/containerd-shim-runc-v2" "$BIN/ctr" "$BIN/runc")
+if fresh containerd "$ctd_key" "$BIN/containerd" "$BIN/containerd-shim-runc-v2" "$BIN/ctr"; then
+  ctd_done=cached
+else
+  sha="$(origin_hash artifacts/containerd github.com/containerd/containerd/v2)"
+  p=github.com/containerd/containerd/v2
+  (cd artifacts/containerd && "${NICE[@]}" "${GOBUILD[@]}" -tags urfave_cli_no_docs \
+    -ldflags "-s -w -X $p/version.Version=v$CONTAINERD_VERSION -X $p/version.Revision=$sha -X $p/version.Package=$p" \
+    -o "$BIN/" $p/cmd/containerd $p/cmd/containerd-shim-runc-v2 $p/cmd/ctr)
+  [[ "$("$BIN/containerd" --version | cut -d' ' -f3)" == "v$CONTAINERD_VERSION" ]] || die "containerd says $("$BIN/containerd" --version)"
+  stamp containerd "$ctd_key"
+  ctd_done=built
+fi
+if fresh runc "$runc_key" "$BIN/runc"; then
+  runc_done=cached
+else
+  sha="$(origin_hash artifacts/runc github.com/opencontainers/runc)"
+  # cgo for nsenter and libseccomp; static, like runc's release binaries (`make static`).
+  (cd artifacts/runc && CGO_ENABLED=1 "${NICE[@]}" "${GOBUILD[@]}" -tags "seccomp urfave_cli_no_docs netgo osusergo" \
+    -ldflags "-s -w -X main.version=$RUNC_VERSION -X main.gitCommit=$sha -extldflags -static" \
+    -o "$BIN/runc" github.com/opencontainers/runc)
+  [[ "$("$BIN/runc" --version | head -1)" == "runc version $RUNC_VERSION" ]] || die "runc says $("$BIN/runc" --version | head -1)"
+  "$BIN/runc" --version | grep -q '^libseccomp: ' || die "runc was built without libseccomp"
+  stamp runc "$runc_key"
+  runc_done=built
+fi
+printf 'containerd %s\nrunc %s\n' "$CONTAINERD_VERSION" "$RUNC_VERSION" >"$OUT/RUNTIME"
+end runtime "containerd $CONTAINERD_VERSION $ctd_done, runc $RUNC_VERSION $runc_done"
+
+# --- phase: registry (the gateway's OCI registry; crane fills it below) --------------------
+begin
+registry_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/registry/go.mod artifacts/registry/go.sum)" 1)"
+CRANE="$WORK/crane"
+if fresh registry "$registry_key" "$BIN/registry" "$CRANE"; then
+  end registry cached
+else
+  p=github.com/distribution/distribution/v3
+  (cd artifacts/registry && "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w -X $p/version.version=v$DISTRIBUTION_VERSION" \
+    -o "$BIN/registry" $p/cmd/registry &&
+    "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w" -o "$CRANE" github.com/google/go-containerregistry/cmd/crane)
+  stamp registry "$registry_key"
+  end registry built
+fi
+
+# --- phase: e2e (the conformance suite's e2e.test and ginkgo, from the same Kubernetes) ----
+begin
+TEST="$OUT/test"
+mkdir -p "$TEST"
+e2e_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/e2e/go.mod artifacts/e2e/go.sum artifacts/e2e/imports.go)" 1)"
+if fresh e2e "$e2e_key" "$TEST/e2e.test" "$TEST/ginkgo"; then
+  end e2e cached
+else
+  LD="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    LD+=" -X $p.gitVersion=$K8S -X $p.gitMajor=$K8S_MAJOR -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
+  done
+  say "building e2e.test and ginkgo $K8S (minutes on 2 cores)"
+  (cd artifacts/e2e && "${NICE[@]}" go test -c -trimpath -ldflags "$LD" -o "$TEST/e2e.test" k8s.io/kubernetes/test/e2e &&
+    "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w" -o "$TEST/ginkgo" github.com/onsi/ginkgo/v2/ginkgo)
+  "$TEST/e2e.test" --version | grep -qF "$K8S" || die "e2e.test says $("$TEST/e2e.test" --version)"
+  stamp e2e "$e2e_key"
+  end e2e built
+fi
+
 # --- phase: pause (C, static) --------------------------------------------------------------
 begin
 pause_c="$K8S_DIR/build/pause/linux/pause.c"
-GCC_VERSION="$(gcc -dumpfullversion)"
 pause_key="$(key_of "$(hash_of "$pause_c")" "$GCC_VERSION" "$PAUSE_VERSION")"
 if fresh pause "$pause_key" "$BIN/pause"; then
   end pause cached
@@ -295,7 +390,6 @@ fi
 # PATH; kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy; CoreDNS relies on the image's
 # entrypoint /coredns; containerd runs the sandbox image's entrypoint /pause.
 NETFILTER_DEBS=(iptables nftables conntrack libc6 libxtables12 libnftables1 libnftnl11 libmnl0 libnetfilter-conntrack3)
-deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
 begin
 bins_sha="$(stat -c '%n %s %Y' "$BIN"/* | sha256sum | cut -c1-32)"
 images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
@@ -403,6 +497,56 @@ else
   end images built
 fi
 
+# --- phase: registry-content (every image pushed into the gateway registry's storage) -----
+# The registry runs on this machine's loopback for the build only; crane pushes each archive under
+# its own name with the registry it stands in for as the first path element
+# (registry.k8s.io/pause:3.10.2 -> <registry>/registry.k8s.io/pause:3.10.2), which is how the
+# nodes' containerd asks for it (hosts.toml, override_path). The storage folder, archived in a
+# fixed order with fixed owners and times, is what the gateway's registry serves read-only.
+begin
+REG="$OUT/registry"
+mkdir -p "$REG"
+PUSHED=("$IMAGES"/*.tar)
+[[ -d "$OUT/e2e-images" ]] && PUSHED+=("$OUT"/e2e-images/*.tar)
+reg_content_key="$(key_of "$registry_key" "$(cat "${PUSHED[@]/%.tar/.digest}" | sort)" 1)"
+if fresh registry-content "$reg_content_key" "$REG/registry.tar"; then
+  end registry-content cached
+else
+  root="$WORK/registry-root"
+  rm -rf "$root" && mkdir -p "$root"
+  REPO_TAGS='import json, sys
+for ref in json.load(sys.stdin)[0]["RepoTags"]:
+    first, _, rest = ref.partition("/")
+    if not rest or ("." not in first and ":" not in first):
+        first, rest = "docker.io", ref if "/" in ref else f"library/{ref}"
+    print(("docker.io" if first == "index.docker.io" else first) + "/" + rest)'
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  cat >"$WORK/registry-build.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $root}, delete: {enabled: false}}
+http: {addr: "127.0.0.1:$port"}
+YAML
+  "$BIN/registry" serve "$WORK/registry-build.yml" >"$WORK/registry-build.log" 2>&1 &
+  registry_pid=$!
+  trap 'kill $registry_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" || die "the build's registry did not start: $(cat "$WORK/registry-build.log")"
+  for archive in "${PUSHED[@]}"; do
+    # RepoTags as the archive names them, Docker Hub's spelled docker.io (containerd's host name).
+    for ref in $(tar -xOf "$archive" manifest.json | python3 -c "$REPO_TAGS"); do
+      "$CRANE" push --insecure "$archive" "127.0.0.1:$port/$ref" >/dev/null 2>>"$WORK/registry-build.log" ||
+        die "crane could not push $archive as $ref: $(tail -3 "$WORK/registry-build.log")"
+    done
+  done
+  kill $registry_pid && wait $registry_pid 2>/dev/null || true
+  trap - EXIT
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -cf "$REG/registry.tar.part" .
+  mv "$REG/registry.tar.part" "$REG/registry.tar"
+  stamp registry-content "$reg_content_key"
+  end registry-content "${#PUSHED[@]} images, $(du -h "$REG/registry.tar" | cut -f1)"
+fi
+
 # --- phase: verify (kubeadm's own list of images, kubeadm's version) -----------------------
 begin
 [[ "$("$BIN/kubeadm" version -o short)" == "$K8S" ]] || die "kubeadm says $("$BIN/kubeadm" version -o short), not $K8S"
@@ -423,6 +567,10 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
   echo "module k8s.io/kubernetes/test/images/agnhost $AGNHOST_VERSION (VERSION file of the module)"
   for m in go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3; do echo "module $m $(used artifacts/etcd "$m")"; done
   echo "module github.com/coredns/coredns $(used artifacts/coredns github.com/coredns/coredns)"
+  echo "module github.com/containerd/containerd/v2 $(used artifacts/containerd github.com/containerd/containerd/v2)"
+  echo "module github.com/opencontainers/runc $(used artifacts/runc github.com/opencontainers/runc) (cgo, $(deb_versions libseccomp-dev), static)"
+  echo "module github.com/distribution/distribution/v3 $(used artifacts/registry github.com/distribution/distribution/v3)"
+  echo "module github.com/onsi/ginkgo/v2 $(used artifacts/e2e github.com/onsi/ginkgo/v2) (ginkgo; e2e.test from k8s.io/kubernetes $(used artifacts/e2e k8s.io/kubernetes))"
   echo "module github.com/google/go-containerregistry $(used artifacts/imagebuilder github.com/google/go-containerregistry)"
   echo "pause $PAUSE_VERSION (build/pause/linux/pause.c of k8s.io/kubernetes, gcc -static -Os)"
   echo "debian busybox-static=$BUSYBOX_DEB_VERSION"
@@ -433,7 +581,7 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
     echo "image ${IMAGE_REFS[$image]} images/$image.tar $(du -k "$IMAGES/$image.tar" | cut -f1) KiB $(cat "$IMAGES/$image.digest")"
   done
 } >"$OUT/VERSIONS"
-stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,pause,busybox,imagebuilder,images})"
+stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,containerd,runc,registry,e2e,pause,busybox,imagebuilder,images,registry-content})"
 sed 's/^/  /' "$OUT/VERSIONS" >&2
 say "binaries: $(du -sh "$BIN" | cut -f1), images: $(du -sh "$IMAGES" | cut -f1), in $OUT"
 say "total: $(($(date +%s) - T0)) s"

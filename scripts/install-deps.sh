@@ -12,7 +12,7 @@ DEBS=(
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client debootstrap
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage xsltproc
-  containerd runc conntrack socat ethtool
+  conntrack socat ethtool libseccomp-dev pkg-config
 )
 missing=()
 for pkg in "${DEBS[@]}"; do

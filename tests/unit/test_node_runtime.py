@@ -3,12 +3,18 @@ settings unusual machines need come from the stack config, while a real machine 
 
 from __future__ import annotations
 
+import tomllib
+
+import pytest
+
+from config_schemas.model import ClusterConfig
 from config_schemas.stack_files import load_stack_file
+from config_schemas.versions import CONTAINERD_VERSION, RUNC_VERSION
 from planning.plan import make_plan
-from rendering import kubeadm, node_install, steps
+from rendering import kubeadm, mirror, node_install, steps
 from rendering.node_install import MIRROR_BINARIES, MirrorContent
 
-CONTENT = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"))
+CONTENT = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
 TOKEN = "abcdef.0123456789abcdef"
 
 
@@ -43,8 +49,10 @@ def test_unusual_machine_settings_come_from_the_stack_config() -> None:
     assert {"name": "cgroup-root", "value": "/kubev6-lk-kube-master"} in registration["kubeletExtraArgs"]
     join = kubeadm.join_document(plan.kubeadm, plan.minions[1], TOKEN, "sha256:" + "0" * 64)
     assert {"name": "cgroup-root", "value": "/kubev6-lk-kube-minion-2"} in join["nodeRegistration"]["kubeletExtraArgs"]
-    config = node_install.containerd_config(plan.kubeadm.kubernetes).content
-    assert "SystemdCgroup = false" in config and "restrict_oom_score_adj = true" in config
+    config = tomllib.loads(node_install.containerd_config(plan.kubeadm.kubernetes).content)
+    runtime = config["plugins"]["io.containerd.cri.v1.runtime"]
+    assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is False
+    assert runtime["restrict_oom_score_adj"] is True
 
 
 def test_a_real_machine_keeps_the_defaults() -> None:
@@ -53,8 +61,10 @@ def test_a_real_machine_keeps_the_defaults() -> None:
     assert kubelet["cgroupDriver"] == "systemd" and "failCgroupV1" not in kubelet
     assert "conntrack" not in proxy and "ignorePreflightErrors" not in init["nodeRegistration"]
     assert not any(a["name"] == "cgroup-root" for a in init["nodeRegistration"]["kubeletExtraArgs"])
-    config = node_install.containerd_config(plan.kubeadm.kubernetes).content
-    assert "SystemdCgroup = true" in config and "restrict_oom_score_adj" not in config
+    config = tomllib.loads(node_install.containerd_config(plan.kubeadm.kubernetes).content)
+    runtime = config["plugins"]["io.containerd.cri.v1.runtime"]
+    assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
+    assert "restrict_oom_score_adj" not in runtime
 
 
 def test_kubeadm_delete_stops_the_kubelet_before_reset_and_names_the_cri_socket() -> None:
@@ -62,3 +72,83 @@ def test_kubeadm_delete_stops_the_kubelet_before_reset_and_names_the_cri_socket(
     assert delete.index("stop kubelet") < delete.index("kubeadm reset")
     assert f"--cri-socket {kubeadm.CRI_SOCKET}" in delete
     assert "nft delete table" in delete and "KUBE-" in delete
+
+
+@pytest.mark.parametrize("stack", ["dev", "lab-k8s"])
+def test_containerd_config_is_containerd_2s_with_exactly_the_settings_the_project_needs(stack: str) -> None:
+    """containerd 2's CRI plugins (config version 4 for containerd 2.3), no key of the 1.x
+    `io.containerd.grpc.v1.cri` plugin and none that containerd 2 deprecates."""
+    plan = make_plan(load_stack_file(stack).cluster)
+    text = node_install.containerd_config(plan.kubeadm.kubernetes).content
+    config = tomllib.loads(text)
+    assert config["version"] == 4 and set(config) == {"version", "plugins"}
+    plugins = config["plugins"]
+    assert set(plugins) == {"io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"}
+    images, runtime = plugins["io.containerd.cri.v1.images"], plugins["io.containerd.cri.v1.runtime"]
+    assert images == {
+        "pinned_images": {"sandbox": f"registry.k8s.io/pause:{node_install.PAUSE_IMAGE_TAG}"},
+        "registry": {"config_path": "/etc/containerd/certs.d"},
+    }
+    runc = runtime["containerd"]["runtimes"]["runc"]
+    assert runtime["containerd"]["default_runtime_name"] == "runc"
+    assert runc["runtime_type"] == "io.containerd.runc.v2"
+    assert runc["options"]["BinaryName"] == "/usr/local/bin/runc"
+    assert runtime["cni"] == {"bin_dirs": ["/opt/cni/bin"], "conf_dir": "/etc/cni/net.d"}
+    for deprecated in ("sandbox_image", "bin_dir =", "io.containerd.grpc.v1.cri", "mirrors", "configs."):
+        assert deprecated not in text
+
+
+def test_air_gapped_nodes_pull_registry_k8s_io_and_docker_io_through_the_gateway_registry() -> None:
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    files = {f.path: f.content for f in steps.packages_step(plan, plan.minions[0], CONTENT).files}
+    registry = f"http://[{plan.gateway.address}]:{plan.config.kubernetes.mirror.registry_port}"
+    for name, upstream in (
+        ("registry.k8s.io", "https://registry.k8s.io"),
+        ("docker.io", "https://registry-1.docker.io"),
+    ):
+        hosts = tomllib.loads(files[f"/etc/containerd/certs.d/{name}/hosts.toml"])
+        assert hosts == {
+            "server": upstream,
+            "host": {f"{registry}/v2/{name}": {"capabilities": ["pull", "resolve"], "override_path": True}},
+        }
+    online = make_plan(load_stack_file("dev").cluster)
+    assert not any("certs.d" in f.path for f in steps.packages_step(online, online.minions[0]).files)
+
+
+def test_nodes_run_the_pinned_containerd_and_runc_never_debians() -> None:
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    create = steps.packages_step(plan, plan.minions[0], CONTENT).create
+    for binary in ("containerd", "containerd-shim-runc-v2", "ctr", "runc"):
+        assert f"/bin/{binary} && chmod 0755" in create
+    assert f'= "v{CONTAINERD_VERSION}" ]' in create and f'= "runc version {RUNC_VERSION}" ]' in create
+    assert "containerd runc" not in create and " runc " not in steps.gateway_packages_step(plan).create
+    online = make_plan(load_stack_file("dev").cluster).minions[0]
+    dev = make_plan(load_stack_file("dev").cluster)
+    online_create = steps.packages_step(dev, online).create
+    tarball = f"containerd-{CONTAINERD_VERSION}-linux-amd64.tar.gz"
+    assert f"/v{CONTAINERD_VERSION}/{tarball}.sha256sum" in online_create and "sha256sum -c" in online_create
+    assert f"/v{RUNC_VERSION}/runc.amd64" in online_create
+    assert "apt-get install -y -q $missing" in online_create and "containerd" not in node_install.DEBIAN_PACKAGES
+
+
+def test_the_gateway_serves_a_read_only_registry_unpacked_once_per_archive() -> None:
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    step = steps.mirror_step(plan, registry=True)
+    files = {f.path: f.content for f in step.files}
+    config = files[mirror.REGISTRY_CONFIG_PATH]
+    assert f'addr: "[{plan.gateway.address}]:5000"' in config and "readonly:\n      enabled: true" in config
+    assert step.create.index("tar -C /var/lib/kubev6/registry -xf") < step.create.index("/etc/kubev6/mirror.sh up")
+    assert f"curl -fsS -o /dev/null http://[{plan.gateway.address}]:5000/v2/" in step.create
+    assert "registry serve /etc/kubev6/registry.yml" in files[mirror.MIRROR_SCRIPT_PATH]
+    assert "rm -rf /var/lib/kubev6/registry" in step.delete
+    without = steps.mirror_step(plan)
+    assert "registry" not in without.create.replace("restart_registry", "")
+
+
+def test_the_config_version_follows_the_runtime() -> None:
+    """2.2 knows no version 4 (it refuses the file); 2.3 warns when it migrates a version 3."""
+    raw = load_stack_file("dev").cluster.model_dump(by_alias=True)
+    for version, expected in (("2.2.4", 3), ("2.3.7", 4), ("2.4.2", 4)):
+        raw["kubernetes"]["containerd"]["version"] = version
+        plan = make_plan(ClusterConfig.model_validate(raw))
+        assert f"\nversion = {expected}\n" in node_install.containerd_config(plan.kubeadm.kubernetes).content
