@@ -80,7 +80,7 @@ def engine_lab_session(
 def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
     """`python -m lab check --engine`: hosts up, `pulumi up`, checks, `pulumi up` again (must change
     nothing), `pulumi destroy`, teardown. State and the engine log stay in .state/engine/ (ignored)."""
-    env, work_dir = _engine_state(stack)
+    env, work_dir = engine_state(stack)
     start = time.monotonic()
     ok = False
     with engine_lab_session(stack, env, work_dir, log) as lab:
@@ -102,7 +102,7 @@ def _changes(result: OpResult) -> str:
     return ", ".join(f"{n} {op}" for op, n in sorted(result.changes.items()))
 
 
-def _engine_state(stack: str) -> tuple[EngineEnv, Path]:
+def engine_state(stack: str) -> tuple[EngineEnv, Path]:
     state_dir = ROOT / ".state" / "engine"
     return engine_env(state_dir), state_dir / stack
 
@@ -123,7 +123,7 @@ def _report_checks(lab: EngineLab, up: OpResult, only: list[str] | None, log: Ca
 
 def engine_up(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
     """`python -m lab up --engine`: hosts up, `pulumi up`, checks; left running for `down --engine`."""
-    env, work_dir = _engine_state(stack)
+    env, work_dir = engine_state(stack)
     lab = EngineLab(stack, env, work_dir, log)
     try:
         lab.up_hosts()
@@ -142,7 +142,7 @@ def engine_up(stack: str, only: list[str] | None = None, log: Callable[[str], No
 
 def engine_down(stack: str, log: Callable[[str], None] = print) -> int:
     """`python -m lab down --engine`: `pulumi destroy` of what `up --engine` left, then the hosts."""
-    env, work_dir = _engine_state(stack)
+    env, work_dir = engine_state(stack)
     lab = Lab(stack, root_access=True, log=log)
     lab.reattach()
     errors: list[str] = []

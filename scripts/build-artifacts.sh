@@ -17,7 +17,15 @@
 # `--sync-only` only brings the wrapper modules' go.mod/go.sum in line with versions.env
 # (after a version move; commit them), with the proxy's refusals handled as below.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# bash reads a script while it runs it: run a private copy, so that editing (or checking out) this
+# file during a build that takes tens of minutes cannot change what the build does.
+if [[ -z "${KUBEV6_BUILD_ROOT:-}" ]]; then
+  copy="$(mktemp /tmp/kubev6-build-artifacts.XXXXXX)"
+  cp "$0" "$copy"
+  KUBEV6_BUILD_ROOT="$(cd "$(dirname "$0")/.." && pwd)" exec bash "$copy" "$@"
+fi
+[[ "$0" != /tmp/kubev6-build-artifacts.* ]] || rm -f "$0" # bash keeps its own descriptor open
+ROOT="$KUBEV6_BUILD_ROOT"
 cd "$ROOT"
 SCRIPT_SHA="$(sha256sum "$ROOT/scripts/build-artifacts.sh" | cut -c1-16)"
 
@@ -27,7 +35,7 @@ for arg in "$@"; do
   case "$arg" in
     --rebuild) REBUILD=1 ;;
     --sync-only) SYNC_ONLY=1 ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$ROOT/scripts/build-artifacts.sh"; exit 0 ;;
     *) echo "build-artifacts: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -495,6 +503,24 @@ else
   build_image busybox '[]' base busybox -- -cmd '["sh"]' -label "org.opencontainers.image.version=$BUSYBOX_DEB_VERSION"
   stamp images "$images_key"
   end images built
+fi
+
+# --- phase: e2e-images (the images the conformance suite runs, artifacts/e2e-images/) ------
+begin
+E2E_OUT="$OUT/e2e-images"
+if [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; then
+  e2e_images_key="$(key_of "$(cat artifacts/e2e-images/* 2>/dev/null | sha256sum)" "$ib_key" "$bins_sha" "$CREATED" 1)"
+  if fresh e2e-images "$e2e_images_key" "$E2E_OUT/LIST"; then
+    end e2e-images cached
+  else
+    mkdir -p "$E2E_OUT" "$WORK/e2e-images"
+    BIN="$BIN" IB="$IB" E2E_OUT="$E2E_OUT" E2E_WORK="$WORK/e2e-images" K8S_DIR="$K8S_DIR" CREATED="$CREATED" \
+      NICE="${NICE[*]}" bash artifacts/e2e-images/build.sh
+    stamp e2e-images "$e2e_images_key"
+    end e2e-images "built $(wc -l <"$E2E_OUT/LIST") images"
+  fi
+else
+  end e2e-images "none (no artifacts/e2e-images/build.sh)"
 fi
 
 # --- phase: registry-content (every image pushed into the gateway registry's storage) -----

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import EngineEnv, OpResult, engine_env
+from lab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
 from lab.engine_lab import NODE_CHECKS, EngineLab
 from lab.k8s_checks import run_k8s_checks
 from lab.snapshot import diff, host_snapshot
@@ -50,6 +51,27 @@ def test_second_up_changes_nothing(cluster: EngineLab) -> None:
     again = cluster.run.up()
     assert again.changed == 0, again.steps
     cluster.run.preview(expect_no_changes=True)
+
+
+def test_the_sig_network_conformance_tests_pass(cluster: EngineLab, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The upstream suite's [sig-network] [Conformance] tests (parallel part, then [Serial]) on the
+    IPv6-only cluster: each one passes, or is skipped by a listed reason; none skips itself."""
+    skips = read_skips()
+    report_dir = tmp_path_factory.mktemp("conformance")
+    run = SuiteRun(focus=SIG_NETWORK, skip=tuple(s.pattern for s in skips), procs=3)
+    summary = run_suite(
+        str(UP["first"].outputs["kubeconfig"]),
+        report_dir,
+        run,
+        skips=skips,
+        dns_domain=cluster.lab.plan.kubeadm.dns_domain,
+    )
+    TIMINGS.append(f"{STACK} sig-network conformance: {summary.report(slowest=5)}")
+    assert summary.cases, f"no [sig-network] [Conformance] test in the reports of {report_dir}"
+    unexplained = [
+        c for c in summary.cases if c.status == "failed" or (c.status == "skipped" and "skips.txt" not in c.message)
+    ]
+    assert not unexplained, summary.report() + f"\nlogs: {report_dir}"
 
 
 def test_join_token_ca_hash_kubeconfig_and_key_are_in_no_state_or_log(cluster: EngineLab) -> None:
