@@ -9,7 +9,7 @@ import pulumi
 
 from config_schemas.versions import artifacts_dir
 from planning.plan import ClusterPlan
-from rendering.node_install import MIRROR_BINARIES, MirrorContent
+from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES, MirrorContent
 
 
 def mirror_source(plan: ClusterPlan) -> Path:
@@ -20,12 +20,14 @@ def mirror_source(plan: ClusterPlan) -> Path:
 def mirror_content(plan: ClusterPlan) -> MirrorContent:
     """What the mirror will serve, read from the local artifacts folder; a clear error if it is not built."""
     source = mirror_source(plan)
-    missing = [b for b in MIRROR_BINARIES if not (source / "bin" / b).is_file()]
-    images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
-    if missing or not images:
-        what = ", ".join(missing) or "image archives"
+    # Every file the build writes, not only some: a half-built folder would fail at kubeadm init.
+    expected = [f"bin/{b}" for b in MIRROR_BINARIES] + [f"images/{i}" for i in MIRROR_IMAGES]
+    missing = [f for f in expected if not (source / f).is_file()]
+    if missing:
+        what = ", ".join(missing) if source.is_dir() else "everything (no such folder)"
         raise pulumi.RunError(
             f"kubev6:kubernetes.mirror.source: {source} lacks {what}: build the artifacts first "
             "(bash scripts/build-artifacts.sh), or point the key at a folder with bin/ and images/"
         )
+    images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
     return MirrorContent(MIRROR_BINARIES, images)

@@ -30,6 +30,22 @@ SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
 PAUSE_IMAGE_TAG = PAUSE_VERSION
 DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "conntrack", "socat", "ethtool", "curl")
 MIRROR_BINARIES = ("kubeadm", "kubelet", "kubectl")
+# The image archives scripts/build-artifacts.sh writes into images/ (the keys of its IMAGE_REFS):
+# kubeadm's own list, then the test workloads' images. A unit test keeps the two in step.
+MIRROR_IMAGES = tuple(
+    f"{name}.tar"
+    for name in (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kube-proxy",
+        "etcd",
+        "coredns",
+        "pause",
+        "agnhost",
+        "busybox",
+    )
+)
 MIRROR_BIN_DIR = "/usr/local/bin"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 RUN_DIR = gateway.RUN_DIR
