@@ -111,7 +111,7 @@ class LibvirtPlatform(Strict):
         "first address on it, which no machine may use.",
     )
     uplink_bridge: InterfaceName = Field(
-        "kv6up0", description="Bridge of the gateway's IPv4 uplink (a libvirt NAT network)."
+        "kv6up0", description="Bridge of the gateway's IPv4 uplink (a libvirt NAT network); not `clusterBridge`."
     )
     uplink_prefix: UnicastIPv4Prefix = Field(
         netaddr.IPNetwork("192.168.164.0/24"),
@@ -186,7 +186,9 @@ class NetworkConfig(Strict):
         description="Give the nodes `default via <gateway.address>`: kubeadm needs a default route to pick "
         "the node's address.",
     )
-    cluster_interface: InterfaceName = Field("eth0", description="Every machine's interface on the node network.")
+    cluster_interface: InterfaceName = Field(
+        "eth0", description="Every machine's interface on the node network; not `gateway.uplinkInterface`."
+    )
     dns_domain: DnsDomain = Field("cluster.local", description="The cluster's DNS domain.")
     local_bridge: InterfaceName | None = Field(
         None,
@@ -208,7 +210,8 @@ class Nat64Config(Strict):
     ipv4_pool: UnicastIPv4Prefix = Field(
         netaddr.IPNetwork("192.168.255.0/24"),
         description="TAYGA's dynamic IPv4 pool, masqueraded behind the uplink (Jool uses the uplink address); "
-        "must not overlap `gateway.uplinkAddress`'s subnet.",
+        "must not overlap `gateway.uplinkAddress`'s subnet, `platform.uplinkPrefix`, `reachableIpv4` or hold a "
+        "`dns64.upstream`.",
     )
     reachable_ipv4: list[IPv4Prefix] = Field(
         default_factory=list,
@@ -224,7 +227,8 @@ class Dns64Config(Strict):
 
     engine: Literal["unbound", "bind9"] = Field("unbound", description="`unbound` or `bind9` (BIND 9's `named`).")
     upstream: Annotated[list[UnicastIPv4Address], Field(min_length=1)] = Field(
-        description="IPv4 resolvers the DNS64 forwards to, at least one, e.g. `[192.168.164.1]`."
+        description="IPv4 resolvers the DNS64 forwards to, at least one, e.g. `[192.168.164.1]`; not the "
+        "gateway's own `uplinkAddress`."
     )
     local_zones: list[DnsZone] = Field(
         default_factory=list,
@@ -246,7 +250,9 @@ class GatewayConfig(Strict):
         None,
         description="Where SSH reaches the gateway (existing hosts): a host name or an IP address. Unset: `address`.",
     )
-    uplink_interface: InterfaceName = Field("eth1", description="The gateway's IPv4 uplink interface.")
+    uplink_interface: InterfaceName = Field(
+        "eth1", description="The gateway's IPv4 uplink interface; not `network.clusterInterface`."
+    )
     uplink_address: UnicastIPv4Interface | None = Field(
         None,
         description="The gateway's IPv4 address on the uplink with its prefix length, e.g. `192.168.164.2/24`; "
@@ -286,7 +292,7 @@ class NodeConfig(Strict):
     host: SshHost | None = Field(
         None,
         description="Where SSH reaches the node: a host name or an IP address; only with `platform.kind: "
-        "existing`. Unset: `address`.",
+        "existing`, and no other machine's target (`host`, else `address`). Unset: `address`.",
     )
 
 
@@ -382,7 +388,9 @@ class MirrorConfig(Strict):
         "or under `$KUBEV6_ARTIFACTS`).",
     )
     port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
-        8089, description="TCP port of the gateway's HTTP server for the artifacts."
+        8089,
+        description="TCP port of the gateway's HTTP server for the artifacts; not 53 (the DNS64 resolver) or "
+        "`ssh.port`.",
     )
     registry_port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
         5000,
@@ -482,12 +490,17 @@ class SshConfig(Strict):
     user: UserName = Field(
         "root", description="SSH user on every machine (on libvirt, the user cloud-init authorises the key for)."
     )
-    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(22, description="SSH port of every machine.")
+    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
+        22,
+        description="SSH port of every machine; not a port another service there listens on: 53 (the gateway's "
+        "resolver), `kubernetes.mirror.port`, and with `stages.kubeadm` Kubernetes' ports (2379-2381, 6443, "
+        "10248-10259) and NodePort range (30000-32767).",
+    )
     public_key: str | None = Field(
         None,
         description="One OpenSSH public key line such as `ssh-ed25519 AAAA... comment`: the public half of the "
-        "secret `kubev6:sshPrivateKey`, required with it. Neither set: the stack generates a key pair. A "
-        "private key here is refused.",
+        "secret `kubev6:sshPrivateKey`; each requires the other. Neither set: the stack generates a key pair. "
+        "A private key here is refused.",
     )
     dial_error_limit: Annotated[WholeNumber, Field(ge=-1)] = Field(
         60,
@@ -521,7 +534,11 @@ class WorkloadsConfig(Strict):
     """The test workloads: an echo Deployment and check Jobs for pod-to-pod, Service by name, CoreDNS
     and NAT64 egress."""
 
-    namespace: Hostname = Field("kubev6-checks", description="Namespace of the test workloads.")
+    namespace: Hostname = Field(
+        "kubev6-checks",
+        description="Namespace of the test workloads, created with them and deleted by `pulumi destroy`: not one "
+        "of Kubernetes' own (`default`, `kube-*`).",
+    )
     image: ImageReference = Field(
         "registry.k8s.io/e2e-test-images/agnhost:2.53",
         description="Image of the echo server (agnhost `netexec`, serving HTTP).",
@@ -545,10 +562,13 @@ class ClusterConfig(Strict):
 
     Unknown keys are errors. Every problem is reported at once, naming the key, before any resource is
     declared. Each value is checked against what it becomes: interface names as Linux takes them (at
-    most 15 letters, digits, `-_.`), DNS names, image references, URLs and paths without quotes, spaces
-    or shell characters (nothing is copied into a rendered file unchecked), IPv6 prefixes global or
-    unique local (the NAT64 prefix also `64:ff9b::/96`), counts and sizes whole numbers (`true` is not
-    1), durations in Go's syntax (`24h0m0s`)."""
+    most 15 letters, digits, `-_.`; not `lo`, `all` or `default`), DNS names, image references, URLs
+    and paths without quotes, spaces or shell characters (nothing is copied into a rendered file
+    unchecked), IPv6 prefixes global or unique local (the NAT64 prefix also `64:ff9b::/96`), counts
+    and sizes whole numbers (`true` is not 1), durations in Go's syntax (`24h0m0s`). What two parts
+    of the system share must differ: machine names, addresses and SSH targets, pod subnets and
+    prefixes, the ports one machine listens on, the interfaces and bridges of the cluster and the
+    uplink side."""
 
     api_version: Literal["kubev6.dev/v1alpha1"] = Field(API_VERSION, description="Version of this config API.")
     platform: Platform = Field(

@@ -24,13 +24,25 @@ def load_stack_config() -> tuple[LoadedConfig, pulumi.Output[str] | None]:
     try:
         loaded = parse_config(raw_from_config_env(values), read_host_routes())
         private_key = _private_key(values)
-        if private_key is not None and loaded.cluster.ssh.public_key is None:
-            # Else the stack would ignore the key and generate its own pair, unseen.
+        public_key = loaded.cluster.ssh.public_key
+        # Either half alone: the stack would generate its own pair and ignore the operator's, unseen.
+        if private_key is not None and public_key is None:
             raise ConfigError(
                 [
                     Problem(
                         f"{NAMESPACE}:ssh.publicKey",
                         "is required with sshPrivateKey (its public half, which the machines authorise)",
+                    )
+                ]
+            )
+        if private_key is None and public_key is not None:
+            raise ConfigError(
+                [
+                    Problem(
+                        f"{NAMESPACE}:ssh.publicKey",
+                        f"is given without {NAMESPACE}:sshPrivateKey: the stack would generate a key pair of its "
+                        "own and ignore this key; set the private half (pulumi config set --secret sshPrivateKey "
+                        "< key) or remove ssh.publicKey",
                     )
                 ]
             )

@@ -36,8 +36,8 @@ OUTSIDE_THE_MODEL = {
     "sshPrivateKey": (
         "secret string",
         "The SSH private key of every machine, set with `pulumi config set --secret sshPrivateKey < key` and "
-        "refused unless stored as a secret; `ssh.publicKey` (its public half) is then required. Unset: the "
-        "stack generates a key pair.",
+        "refused unless stored as a secret; `ssh.publicKey` (its public half) is then required, and is refused "
+        "without it. Unset: the stack generates a key pair.",
     )
 }
 

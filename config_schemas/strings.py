@@ -16,6 +16,12 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator
 
 IFNAMSIZ = 15  # Linux interface names: at most 15 bytes
+# Names the kernel already uses: sysctls under net.ipv6.conf.<name> (rendered per interface) would hit them.
+RESERVED_INTERFACE_NAMES = {
+    "lo": "is the loopback",
+    "all": "names every interface in net.ipv6.conf",
+    "default": "names the defaults of new interfaces in net.ipv6.conf",
+}
 
 
 def _checked(pattern: str, what: str, max_length: int | None = None) -> Callable[[str], str]:
@@ -37,6 +43,8 @@ def _interface_name(value: str) -> str:
             f"{value!r} is not a Linux interface name (1 to {IFNAMSIZ} letters, digits, '-', '_' or '.'; "
             "not '.' or '..')"
         )
+    if value in RESERVED_INTERFACE_NAMES:
+        raise ValueError(f"{value!r} {RESERVED_INTERFACE_NAMES[value]}; pick another interface name")
     return value
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import netaddr
 
+from config_schemas.collision_checks import check_collisions
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
 from config_schemas.problems import Problem, key
 from config_schemas.versions import containerd_support_error
@@ -41,6 +42,7 @@ def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) ->
     problems += _check_stages(cfg)
     problems += _check_runtime(cfg)
     problems += _check_local_routes(cfg, host_routes)
+    problems += check_collisions(cfg)  # ports, interface names, SSH targets shared by two parts
     return problems
 
 

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         "--engine", action="store_true", help="up/check/down: the real Pulumi engine configures the hosts over SSH"
     )
     parser.add_argument("--only", action="append", choices=sorted(ALL_CHECKS), help="check: run only these checks")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        default=None,
+        help="up/check/down/cleanup: remove a running lab of the same names instead of refusing (KUBEV6_LAB_REPLACE=1)",
+    )
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -59,31 +65,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("cleanup", "status"):
         _need_root()
         if args.command == "cleanup":
-            print("removed:", ", ".join(cleanup_stale()) or "nothing")
+            print("removed:", ", ".join(cleanup_stale(include_running=bool(args.replace))) or "nothing")
         else:
             print("\n".join(list_namespaces()) or "no lab namespaces")
         return 0
 
     # Before anything on the machine is touched: a stack the lab cannot run is refused here.
-    plan = lab_plan(args.stack)
+    lab_plan(args.stack)
     _need_root()
     if args.engine:
         if args.command == "check":
-            return engine_check(args.stack, args.only)
-        return engine_up(args.stack, args.only) if args.command == "up" else engine_down(args.stack)
-    lab = Lab(args.stack, plan=plan, root_access=args.root_access)
+            return engine_check(args.stack, args.only, replace=args.replace)
+        if args.command == "up":
+            return engine_up(args.stack, args.only, replace=args.replace)
+        return engine_down(args.stack, replace=args.replace)
+    # The lab's own plan: the stack's, with this lab instance's names and node network (lab.instance).
+    lab = Lab(args.stack, root_access=args.root_access, replace=args.replace)
     if args.command == "up":
         try:
             lab.up()
         except BaseException:
             lab.down()
             raise
+        lab.leave_running()
         print(
             f"up: namespaces {', '.join(lab.topology.namespaces())}; pods "
             + ", ".join(f"{p.name}={p.address}" for p in lab.pods)
         )
         return 0
     if args.command == "down":
+        lab.adopt()
         errors = lab.down()
         print("\n".join(errors))
         return 0
@@ -95,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
             raise LabRefused(f"no running lab for stack {args.stack} ({lab.names.prefix}-*): run `{PROG} up` first")
         results = lab.check(args.only)
     else:
-        with lab_session(args.stack, plan=plan, root_access=args.root_access) as running:
+        with lab_session(args.stack, root_access=args.root_access, replace=args.replace) as running:
             results = running.check(args.only)
             lab = running
     for r in results:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine import EngineEnv, OpResult, StackRun, engine_env
 from engine.toolchain import ROOT
+from lab.instance import current_instance
 from lab.k8s_checks import run_k8s_checks
 from lab.session import Lab, torn_down
 from lab.sshd import LabKey, start_sshds
@@ -27,8 +28,16 @@ NODE_CHECKS = ("no_ipv4", "nat64_guard", "routes", "sysctls")
 
 
 class EngineLab:
-    def __init__(self, stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print) -> None:
-        self.lab = Lab(stack, root_access=True, log=log)
+    def __init__(
+        self,
+        stack: str,
+        env: EngineEnv,
+        work_dir: Path,
+        log: Callable[[str], None] = print,
+        replace: bool | None = None,
+    ) -> None:
+        self.lab = Lab(stack, root_access=True, log=log, replace=replace)
+        self.lab.engine = True
         self.env = env
         self.work_dir = work_dir
         self.log = log
@@ -42,6 +51,9 @@ class EngineLab:
         with self.lab.timings.phase("sshd"):
             self.key = start_sshds(self.lab.plan, self.lab.execs, self.lab.state)
         self.run = StackRun(self.lab.stack, self.env, self.work_dir)
+        # This lab instance's names and node network (lab.instance), as the lab's own plan has them.
+        for key, value in self.lab.config_overrides.items():
+            self.run.set_config(key, value, path=True)
         self.run.set_config("sshPrivateKey", self.key.private_key, secret=True)
         self.run.set_config("ssh.publicKey", self.key.public_key, path=True)
         return self.run
@@ -69,21 +81,23 @@ class EngineLab:
 
 @contextmanager
 def engine_lab_session(
-    stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print
+    stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print, replace: bool | None = None
 ) -> Iterator[EngineLab]:
     """Hosts up and reachable (not yet configured); everything torn down on exit, errors and signals."""
-    lab = EngineLab(stack, env, work_dir, log)
+    lab = EngineLab(stack, env, work_dir, log, replace)
     with torn_down(lab.up_hosts, lab.teardown, log):
         yield lab
 
 
-def engine_check(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
+def engine_check(
+    stack: str, only: list[str] | None = None, log: Callable[[str], None] = print, replace: bool | None = None
+) -> int:
     """`python -m lab check --engine`: hosts up, `pulumi up`, checks, `pulumi up` again (must change
     nothing), `pulumi destroy`, teardown. State and the engine log stay in .state/engine/ (ignored)."""
     env, work_dir = engine_state(stack)
     start = time.monotonic()
     ok = False
-    with engine_lab_session(stack, env, work_dir, log) as lab:
+    with engine_lab_session(stack, env, work_dir, log, replace) as lab:
         assert lab.run is not None
         log(f"engine log: {lab.run.log_path}")
         up = lab.pulumi_up()
@@ -103,7 +117,9 @@ def _changes(result: OpResult) -> str:
 
 
 def engine_state(stack: str) -> tuple[EngineEnv, Path]:
-    state_dir = ROOT / ".state" / "engine"
+    # A lab instance beside the stack's own lab has a backend of its own (the same stack names).
+    instance = current_instance()
+    state_dir = ROOT / ".state" / (f"engine-{instance}" if instance else "engine")
     return engine_env(state_dir), state_dir / stack
 
 
@@ -121,10 +137,12 @@ def _report_checks(lab: EngineLab, up: OpResult, only: list[str] | None, log: Ca
     return all(r.ok for r in results)
 
 
-def engine_up(stack: str, only: list[str] | None = None, log: Callable[[str], None] = print) -> int:
+def engine_up(
+    stack: str, only: list[str] | None = None, log: Callable[[str], None] = print, replace: bool | None = None
+) -> int:
     """`python -m lab up --engine`: hosts up, `pulumi up`, checks; left running for `down --engine`."""
     env, work_dir = engine_state(stack)
-    lab = EngineLab(stack, env, work_dir, log)
+    lab = EngineLab(stack, env, work_dir, log, replace)
     try:
         lab.up_hosts()
         assert lab.run is not None
@@ -136,14 +154,16 @@ def engine_up(stack: str, only: list[str] | None = None, log: Callable[[str], No
         for e in lab.teardown():
             log(f"teardown warning: {e}")
         raise
+    lab.lab.leave_running()
     log(f"up and left running: `python -m lab down --engine --stack {stack}` destroys it ({lab.lab.timings.report()})")
     return 0 if ok else 1
 
 
-def engine_down(stack: str, log: Callable[[str], None] = print) -> int:
+def engine_down(stack: str, log: Callable[[str], None] = print, replace: bool | None = None) -> int:
     """`python -m lab down --engine`: `pulumi destroy` of what `up --engine` left, then the hosts."""
     env, work_dir = engine_state(stack)
-    lab = Lab(stack, root_access=True, log=log)
+    lab = Lab(stack, root_access=True, log=log, replace=replace)
+    lab.adopt()  # refused while another process (a `check`, tests) runs this lab
     lab.reattach()
     errors: list[str] = []
     if lab.execs and (work_dir / "project").is_dir():

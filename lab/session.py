@@ -10,6 +10,7 @@ Everything is torn down when the context exits, on an exception, on Ctrl-C and o
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,16 +21,27 @@ from types import FrameType
 
 import netaddr
 
-from config_schemas.stack_files import load_stack_file
+from config_schemas.loading import parse_config
+from config_schemas.stack_files import raw_stack_config
 from lab import checks, node_config, webserver
 from lab.cni_runtime import result_ips
+from lab.instance import INSTANCE_ENV, apply_overrides, current_instance, instance_overrides, replace_requested
 from lab.internet import InternetServices, page_token, wait_listening
 from lab.k8s_machine import create_cgroup_root
-from lab.naming import POD_IF, LabNames
+from lab.naming import POD_IF, PREFIX, LabNames, stack_tag
 from lab.pods import POD_PORT, Pod, attachment, create_pod, delete_pod, node_runtime
 from lab.preflight import LabRefused, unrunnable
 from lab.shell import HostExec
-from lab.state import LabState, list_namespaces, release_mountpoints, stop_pids, teardown_prefix
+from lab.state import (
+    LabState,
+    Owner,
+    describe_running,
+    list_namespaces,
+    release_mountpoints,
+    running_lab,
+    stop_pids,
+    teardown_prefix,
+)
 from lab.topology import Topology
 from planning.plan import ClusterPlan, HostPlan, make_plan
 
@@ -53,7 +65,11 @@ class Timings:
 
 
 class Lab:
-    """One stack's lab. `plan` overrides the stack's plan (e.g. a deliberately broken one)."""
+    """One stack's lab. `plan` overrides the stack's plan (e.g. a deliberately broken one) and is
+    used as given. `instance` (default: KUBEV6_LAB_INSTANCE) names a lab that can run beside the
+    stack's own (lab.instance); `tag` replaces the stack's initials in the names. `replace`
+    (default: KUBEV6_LAB_REPLACE): a start removes a running lab of the same names instead of
+    refusing."""
 
     def __init__(
         self,
@@ -64,13 +80,23 @@ class Lab:
         pods_per_minion: int = 2,
         pods_on_master: int = 1,
         tag: str | None = None,
+        instance: str | None = None,
+        replace: bool | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
         self.stack = stack
-        self.plan = plan if plan is not None else make_plan(load_stack_file(stack).cluster)
-        names = LabNames.for_plan(stack, self.plan)
-        self.names = LabNames(stack, tag, names.host_short) if tag else names
+        self.instance = current_instance() if instance is None else instance
+        self.replace = replace_requested() if replace is None else replace
+        lab_tag = self.instance + (tag or stack_tag(stack))
+        raw = raw_stack_config(stack)
+        # What differs from the stack file for this instance: set on the stack by the engine lab too.
+        self.config_overrides = instance_overrides(raw, self.instance, PREFIX + lab_tag)
+        self.raw_config = apply_overrides(raw, self.config_overrides)
+        self.plan = plan if plan is not None else make_plan(parse_config(self.raw_config).cluster)
+        self.names = LabNames(stack, lab_tag, LabNames.for_plan(stack, self.plan).host_short)
         self.state = LabState(self.names.prefix)
+        self.owned = False  # only a lab this object started (or adopted for `down`) is torn down
+        self.engine = False  # set by the engine lab: its owner record then says `down --engine`
         self.topology = Topology(self.plan, self.names, self.state, root_access)
         self.pods_per_minion = pods_per_minion
         self.pods_on_master = pods_on_master
@@ -100,8 +126,7 @@ class Lab:
             raise LabRefused(f"stack {self.stack!r} cannot run in the lab: {'; '.join(reasons)}")
         t = self.timings
         with t.phase("stale cleanup"):
-            teardown_prefix(self.names.prefix)
-            self.state.create()
+            self._claim()
         with t.phase("topology"):
             self.topology.up()
             self._internet.start()
@@ -113,6 +138,34 @@ class Lab:
                     name = self.plan.kubeadm.cgroup_root(node.name).lstrip("/")
                     self.state.record_cgroup_root(name)
                     create_cgroup_root(name)
+
+    def down_command(self, engine: bool = False) -> str:
+        env = f"{INSTANCE_ENV}={self.instance} " if self.instance else ""
+        return f"{env}python -m lab down {'--engine ' if engine else ''}--stack {self.stack}"
+
+    def _claim(self) -> None:
+        """Make the names ours: refused while another lab runs under them (unless `replace`);
+        what a stale one left is removed."""
+        prefix = self.names.prefix
+        running = running_lab(prefix)
+        if running is not None and not self.replace:
+            raise LabRefused(describe_running(prefix, running))
+        teardown_prefix(prefix)
+        self.state.create()
+        self.state.write_owner(Owner.this_process(self.stack, self.down_command(self.engine)))
+        self.owned = True
+
+    def adopt(self) -> None:
+        """Take over a lab that `up` left running, to remove it (`down`): refused while a live
+        process other than this one runs it (unless `replace`)."""
+        owner = self.state.owner()
+        if owner is not None and owner.pid != os.getpid() and owner.alive() and not self.replace:
+            raise LabRefused(describe_running(self.names.prefix, owner))
+        self.owned = True
+
+    def leave_running(self) -> None:
+        """`up` ends here and the lab stays: alive for other starts until `down`."""
+        self.state.mark_detached()
 
     def configure_hosts(self) -> None:
         """Step 2: every host's remote steps (`rendering.steps.host_steps`), the scripts Pulumi ships,
@@ -229,6 +282,8 @@ class Lab:
         Steps whose files are gone (`pulumi destroy` ran their delete) are skipped."""
         errors: list[str] = []
         deleted: list[str] = []
+        if not self.owned:  # a start that was refused: the lab under these names is not ours
+            return errors
         with self.timings.phase("teardown"):
             if not self.execs:
                 self.reattach()
@@ -243,6 +298,7 @@ class Lab:
             teardown_prefix(self.names.prefix)
             release_mountpoints()
             self.execs = {}
+            self.owned = False
         steps = f" (deleted steps: {', '.join(deleted)})" if deleted else ""
         self.log(f"lab {self.names.prefix} down{steps}: {self.timings.phases['teardown']:.2f}s")
         return errors

@@ -8,17 +8,23 @@ Everything the lab creates is findable without the Python objects that created i
   bind `/etc/netns/NS/kubev6` over an existing `/etc/kubev6`), listed in
   `/run/kv6lab/mountpoints`;
 - links in the root namespace (only the optional root-access veth), listed in
-  `/run/kv6lab/<prefix>/root-links`.
+  `/run/kv6lab/<prefix>/root-links`;
+- who started it, in `/run/kv6lab/<prefix>/owner.json` (`Owner`): a lab whose owner still runs,
+  or that `up` left running, is alive and no other start removes it (`running_lab`); one whose
+  owner is gone (killed, or an interrupted teardown) is stale and may be cleaned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from lab.naming import PREFIX
@@ -28,6 +34,37 @@ STATE_ROOT = Path("/run/kv6lab")
 NETNS_ETC = Path("/etc/netns")
 MOUNTPOINTS_FILE = STATE_ROOT / "mountpoints"
 _MOUNTPOINTS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who started a lab: a process (its pid and start time: a recycled pid has another), or
+    nobody any more once `up` left it running (`detached`: alive until `down`)."""
+
+    pid: int
+    start: str
+    stack: str
+    command: str
+    down: str  # the command that removes it
+    detached: bool = False
+
+    def alive(self) -> bool:
+        return process_start(self.pid) == self.start
+
+    @classmethod
+    def this_process(cls, stack: str, down: str) -> Owner:
+        command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+        return cls(os.getpid(), process_start(os.getpid()) or "", stack, command[:100], down)
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(") ", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]
 
 
 class LabState:
@@ -74,6 +111,23 @@ class LabState:
             return [line for line in (self.dir / "root-links").read_text().split() if line]
         except OSError:
             return []
+
+    def write_owner(self, owner: Owner) -> None:
+        tmp = self.dir / "owner.json.tmp"
+        tmp.write_text(json.dumps(asdict(owner)) + "\n")
+        tmp.replace(self.dir / "owner.json")
+
+    def owner(self) -> Owner | None:
+        try:
+            return Owner(**json.loads((self.dir / "owner.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def mark_detached(self) -> None:
+        """`up` leaves the lab running: alive after this process ends, until `down`."""
+        owner = self.owner()
+        if owner is not None:
+            self.write_owner(replace(owner, detached=True))
 
     def pids(self) -> dict[str, int]:
         result = {}
@@ -191,6 +245,34 @@ def release_mountpoints() -> None:
         STATE_ROOT.rmdir()
 
 
+def running_lab(prefix: str) -> Owner | None:
+    """The owner of the lab `prefix` if that lab is alive; None if there is none or it is stale.
+
+    Alive: its owner process still runs, or `up` left it running and its namespaces are there. A lab
+    without an owner record (started by an older version) counts as alive while processes run in
+    its namespaces: removing it is the operator's call (`down`, or a start with replace)."""
+    namespaces = list_namespaces(prefix + "-")
+    owner = LabState(prefix).owner()
+    if owner is None:
+        busy = [ns for ns in namespaces if namespace_pids(ns)]
+        if not busy:
+            return None
+        return Owner(0, "", "unknown", f"an unrecorded process (namespaces {', '.join(busy[:3])})", "")
+    if owner.alive() or (owner.detached and namespaces):
+        return owner
+    return None
+
+
+def describe_running(prefix: str, owner: Owner) -> str:
+    how = "left running by" if owner.detached and not owner.alive() else "run by"
+    pid = f" pid {owner.pid}" if owner.pid else ""
+    down = f"`{owner.down}` removes it, or " if owner.down else ""
+    return (
+        f"lab {prefix} (stack {owner.stack}) is running, {how}{pid} {owner.command}: {down}"
+        "start with --replace (KUBEV6_LAB_REPLACE=1) to replace it"
+    )
+
+
 def teardown_prefix(prefix: str) -> None:
     """Remove everything of the lab whose names start with `prefix` (e.g. kv6l)."""
     state = LabState(prefix)
@@ -209,7 +291,7 @@ def teardown_prefix(prefix: str) -> None:
     for pid in state.pids().values():
         # Only processes inside one of our namespaces: a recycled pid elsewhere is not ours.
         ns = pid_namespace(pid) if _alive(pid) else None
-        if ns and ns.startswith(prefix):
+        if ns and ns.startswith(prefix + "-"):
             stop_pids([pid])
     # Pods first (their veths live in the node namespaces), then hosts, switch, internet.
     for ns in sorted(list_namespaces(prefix + "-"), key=lambda n: (-n.count("-"), n)):
@@ -223,9 +305,10 @@ def teardown_prefix(prefix: str) -> None:
         NETNS_ETC.rmdir()
 
 
-def cleanup_stale(only: str | None = None) -> list[str]:
+def cleanup_stale(only: str | None = None, *, include_running: bool = False) -> list[str]:
     """Remove anything `kv6*` an interrupted run left behind (with `only`, just that lab's prefix,
-    e.g. kv6l: other labs on the machine are left alone); returns what was found."""
+    e.g. kv6l: other labs on the machine are left alone); returns what was removed. Labs that are
+    alive (`running_lab`) are left alone unless `include_running`."""
     found = list_namespaces()
     prefixes = {ns.split("-", 1)[0] for ns in found}
     if STATE_ROOT.is_dir():
@@ -234,6 +317,8 @@ def cleanup_stale(only: str | None = None) -> list[str]:
         prefixes |= {p.name.split("-", 1)[0] for p in NETNS_ETC.iterdir() if p.name.startswith(PREFIX)}
     if only is not None:
         prefixes &= {only}
+    if not include_running:
+        prefixes = {p for p in prefixes if running_lab(p) is None}
     for prefix in sorted(prefixes):
         teardown_prefix(prefix)
     release_mountpoints()

@@ -9,7 +9,7 @@ import pulumi
 
 from config_schemas.versions import artifacts_dir
 from planning.plan import ClusterPlan
-from rendering.node_install import MIRROR_BINARIES, REGISTRY_BINARY, MirrorContent
+from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES, REGISTRY_BINARY, MirrorContent
 
 REGISTRY_ARCHIVE = "registry.tar"  # under registry/ of the artifacts, beside bin/registry
 RUNTIME_FILE = "RUNTIME"  # which containerd and runc the build made
@@ -23,12 +23,12 @@ def mirror_source(plan: ClusterPlan) -> Path:
 def mirror_content(plan: ClusterPlan) -> MirrorContent:
     """What the mirror will serve, read from the local artifacts folder; a clear error if it is not built."""
     source = mirror_source(plan)
-    missing = [f"bin/{b}" for b in (*MIRROR_BINARIES, REGISTRY_BINARY) if not (source / "bin" / b).is_file()]
-    if not (source / "registry" / REGISTRY_ARCHIVE).is_file():
-        missing.append(f"registry/{REGISTRY_ARCHIVE}")
-    images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
-    if missing or not images:
-        what = ", ".join(missing) or "image archives"
+    # Every file the build writes, not only some: a half-built folder would fail at kubeadm init.
+    expected = [f"bin/{b}" for b in (*MIRROR_BINARIES, REGISTRY_BINARY)] + [f"images/{i}" for i in MIRROR_IMAGES]
+    expected.append(f"registry/{REGISTRY_ARCHIVE}")
+    missing = [f for f in expected if not (source / f).is_file()]
+    if missing:
+        what = ", ".join(missing) if source.is_dir() else "everything (no such folder)"
         raise pulumi.RunError(
             f"kubev6:kubernetes.mirror.source: {source} lacks {what}: build the artifacts first "
             "(bash scripts/build-artifacts.sh), or point the key at a folder with bin/, images/ and registry/"
@@ -42,6 +42,7 @@ def mirror_content(plan: ClusterPlan) -> MirrorContent:
                 f"kubev6:kubernetes.containerd.{key}: {want} is not what {source} holds ({name} {built[name]}); "
                 "set the key to it, or build that version (artifacts/versions.env)"
             )
+    images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
     return MirrorContent(MIRROR_BINARIES, images, REGISTRY_ARCHIVE)
 
 

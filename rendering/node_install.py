@@ -36,6 +36,22 @@ DEBIAN_PACKAGES = ("containernetworking-plugins", "conntrack", "socat", "ethtool
 KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
 RUNTIME_BINARIES = ("containerd", "containerd-shim-runc-v2", "ctr", "runc")
 MIRROR_BINARIES = (*KUBERNETES_BINARIES, *RUNTIME_BINARIES)
+# The image archives scripts/build-artifacts.sh writes into images/ (the keys of its IMAGE_REFS):
+# kubeadm's own list, then the test workloads' images. A unit test keeps the two in step.
+MIRROR_IMAGES = tuple(
+    f"{name}.tar"
+    for name in (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kube-proxy",
+        "etcd",
+        "coredns",
+        "pause",
+        "agnhost",
+        "busybox",
+    )
+)
 MIRROR_BIN_DIR = "/usr/local/bin"
 RUNC_PATH = f"{MIRROR_BIN_DIR}/runc"
 REGISTRY_BINARY = "registry"  # the gateway's registry, served from the mirror's bin/ (not a node binary)

@@ -3,12 +3,13 @@ up and check, up again, secrets, a pod-subnet change, destroy back to the snapsh
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from config_schemas.loading import parse_config
-from config_schemas.stack_files import raw_stack_config
 from engine import EngineEnv
 from lab.engine_lab import EngineLab
 from lab.snapshot import diff, host_snapshot
@@ -59,9 +60,9 @@ def test_private_key_is_in_no_state_export_state_file_or_log(lab: EngineLab) -> 
         assert not leaked, f"{len(leaked)} line(s) of the SSH private key in plaintext in {where}"
 
 
-def _plan_with_pod_subnet(node_index: int, subnet: str) -> ClusterPlan:
-    raw = raw_stack_config(STACK)
-    raw["nodes"][node_index]["podSubnet"] = subnet  # type: ignore[index]
+def _plan_with_pod_subnet(raw: dict[str, Any], node_index: int, subnet: str) -> ClusterPlan:
+    raw = copy.deepcopy(raw)
+    raw["nodes"][node_index]["podSubnet"] = subnet
     return make_plan(parse_config(raw, []).cluster)
 
 
@@ -73,8 +74,9 @@ def _rendered_commands(plan: ClusterPlan) -> dict[str, tuple[str, str]]:
 def test_changing_one_pod_subnet_updates_only_the_commands_that_render_differently(lab: EngineLab) -> None:
     assert lab.run is not None
     new_subnet = "fd6b:7636:1ff::/64"
-    old = _rendered_commands(make_plan(parse_config(raw_stack_config(STACK), []).cluster))
-    new = _rendered_commands(_plan_with_pod_subnet(2, new_subnet))
+    # The stack's config as this lab instance runs it (its own node network, lab.instance).
+    old = _rendered_commands(make_plan(parse_config(lab.lab.raw_config, []).cluster))
+    new = _rendered_commands(_plan_with_pod_subnet(lab.lab.raw_config, 2, new_subnet))
     expected = {name for name in old if old[name] != new[name]}
     # Minion 2's conflist, and every other host's routes to minion 2's pods.
     assert expected == {

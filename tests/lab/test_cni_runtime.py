@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from lab.cni_runtime import Attachment, CniError, CniRuntime
+from lab.instance import current_instance
 from lab.shell import HostExec, run
 from lab.state import delete_namespace
 
 pytestmark = pytest.mark.lab
-NS = "kv6t-cni"
+NS = f"kv6{current_instance()}x-cni"  # this test run's own name (tests/conftest.py)
 
 # A fake plugin: logs what it was given, answers ADD with a result naming itself.
 PLUGIN = """#!/bin/sh

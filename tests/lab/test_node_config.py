@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from config_schemas.stack_files import load_stack_file
+from lab.instance import current_instance
 from lab.node_config import HostReport, apply_kernel, netns_etc_path, prepare_host, run_step, unconfigure_host
 from lab.shell import CommandFailed, run
 from lab.snapshot import diff, host_snapshot
@@ -18,7 +19,7 @@ from rendering.host_network import SYSCTL_PATH
 from rendering.steps import Step, host_steps
 
 pytestmark = pytest.mark.lab
-PREFIX = "kv6t"
+PREFIX = f"kv6{current_instance()}x"  # this test run's own name (tests/conftest.py)
 NS = f"{PREFIX}-node"
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from lab.checks import probe
+from lab.instance import INSTANCE_ENV, current_instance
 from lab.session import Lab, lab_session
 from lab.shell import HostExec
 
 pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def root_state() -> tuple[str, str]:
@@ -44,3 +49,37 @@ def test_root_access_reaches_the_nodes_and_goes_away() -> None:
 def test_root_access_refused_without_local_bridge() -> None:
     with pytest.raises(ValueError, match="localBridge"):
         Lab("dev", root_access=True).topology.validate()
+
+
+def other_instance() -> str:
+    """Another instance than this test run's: stands for the operator's lab of the same stack."""
+    mine = current_instance()
+    return (mine[:1] or "o") + ("p" if mine[1:] == "o" else "o")
+
+
+def node_page(address: object) -> bytes:
+    with socket.create_connection((str(address), 8080), timeout=3) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        return b"".join(iter(lambda: conn.recv(4096), b""))
+
+
+def test_two_labs_of_one_stack_run_side_by_side_each_with_its_root_access() -> None:
+    """The scripts/k8s-lab.sh up + tests case: a lab of `lab` left running, this run's beside it."""
+    other = Lab("lab", instance=other_instance())
+    env = {**os.environ, INSTANCE_ENV: other.instance}
+    lab_cmd = [sys.executable, "-m", "lab"]
+    up = subprocess.run([*lab_cmd, "up", "--root-access", "--stack", "lab"], cwd=ROOT, env=env, capture_output=True)
+    try:
+        assert up.returncode == 0, up.stderr
+        with lab_session("lab", root_access=True, pods_per_minion=0, pods_on_master=0, log=lambda m: None) as lab:
+            assert lab.names.prefix != other.names.prefix
+            links, _ = root_state()
+            for each in (lab, other):
+                assert f"{each.plan.config.network.local_bridge}@" in links
+                assert b"kv6lab-node" in node_page(each.plan.master.address)
+        assert b"kv6lab-node" in node_page(other.plan.master.address), "our teardown broke the other lab"
+    finally:
+        down = subprocess.run([*lab_cmd, "down", "--stack", "lab"], cwd=ROOT, env=env, capture_output=True)
+    assert down.returncode == 0, down.stderr
+    links, routes = root_state()
+    assert f"{other.plan.config.network.local_bridge}@" not in links and str(other.plan.node_prefix) not in routes

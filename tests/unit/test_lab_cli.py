@@ -120,6 +120,16 @@ def test_ctrl_c_is_one_line_and_exit_130(
     assert "interrupted" in line
 
 
+def default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default disposition.
+
+    A shell without job control starts background jobs with SIGINT ignored, and an ignored
+    disposition survives exec (Python then installs no KeyboardInterrupt handler): the test
+    sets up the signal it relies on instead of inheriting whatever its parent had.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_of_the_real_process_exits_130_without_a_traceback() -> None:
     """The real signal, in a child whose lab session only waits (it creates nothing)."""
     code = textwrap.dedent(
@@ -139,7 +149,12 @@ def test_sigint_of_the_real_process_exits_130_without_a_traceback() -> None:
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
     try:
         assert proc.stdout is not None

@@ -151,6 +151,15 @@ def test_private_key_without_its_public_half_is_refused() -> None:
     assert recorder.resources == []
 
 
+def test_public_key_without_its_private_half_is_refused() -> None:
+    """Else the stack would silently generate its own pair and ignore the operator's key."""
+    recorder = Recorder()
+    overrides = {"kubev6:ssh": {"publicKey": "ssh-ed25519 AAAAC3Nza kube-v6"}}
+    with pytest.raises(pulumi.RunError, match=r"kubev6:ssh\.publicKey: is given without kubev6:sshPrivateKey"):
+        run_program("dev", overrides, recorder=recorder)
+    assert recorder.resources == []
+
+
 def test_switched_off_stages_are_visible_in_the_outputs() -> None:
     rec, outputs = run_program("lab")
     assert outputs["stages"].value == {

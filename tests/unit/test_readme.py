@@ -99,3 +99,37 @@ def test_readme_points_to_the_benchmark_instead_of_quoting_one_run() -> None:
     node-to-node where the README said 0.89): the README must not state one run's figures."""
     assert not re.search(r"\d\s*[GM]bit/s|\b0\.\d+ of\b", README), "README quotes throughput figures"
     assert "benchmarks/lab_throughput.py" in README
+
+
+# --- the layout tables list what is there, and figures say where they miss their targets --------
+
+
+def layout_row(folder: str) -> str:
+    [row] = [line for line in README.splitlines() if line.startswith(f"| `{folder}/` |")]
+    return row
+
+
+def test_the_tests_row_lists_every_test_folder() -> None:
+    row = layout_row("tests")
+    folders = sorted(p.parent.name for p in (ROOT / "tests").glob("*/__init__.py"))
+    assert [f for f in folders if f"`{f}/`" not in row] == [], row
+
+
+def test_the_benchmarks_row_lists_every_benchmark() -> None:
+    row = layout_row("benchmarks")
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "__init__.py")
+    assert [s for s in scripts if f"`{s}`" not in row] == [], row
+
+
+def test_the_scale_table_says_which_of_its_targets_it_misses() -> None:
+    from benchmarks.scale_figures import TARGETS
+
+    section = README.split("## Scale", 1)[1].split("\n## ", 1)[0]
+    rows = {int(m[0]): m[1:] for m in re.findall(r"^\| (\d+) \|.*\| ([\d.-]+) s \| (\d+) MB \|$", section, re.M)}
+    for minions, (seconds, mb) in TARGETS.items():
+        took, rss = rows[minions]
+        missed = float(took.split("-")[-1]) > seconds or (mb is not None and float(rss) > mb)
+        target = f"{minions} minions under {seconds:g} s" + (f" and {mb:g} MB" if mb is not None else "")
+        assert target in section, f"the scale section does not state the target: {target}"
+        if missed:
+            assert re.search(rf"{re.escape(target)}[^.]*\bmissed\b", section), f"it does not say it missed: {target}"

@@ -1,0 +1,20 @@
+"""A folder shaped like scripts/build-artifacts.sh's output, for tests that must not need the build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config_schemas.versions import CONTAINERD_VERSION, KUBERNETES_VERSION, RUNC_VERSION
+from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES, REGISTRY_BINARY
+
+
+def make_fake_artifacts(cache: Path, version: str = KUBERNETES_VERSION) -> Path:
+    """A folder shaped like scripts/build-artifacts.sh's output, every file empty."""
+    out = cache / f"v{version}"
+    files = (("bin", (*MIRROR_BINARIES, REGISTRY_BINARY)), ("images", MIRROR_IMAGES), ("registry", ("registry.tar",)))
+    for kind, names in files:
+        (out / kind).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (out / kind / name).touch()
+    (out / "RUNTIME").write_text(f"containerd {CONTAINERD_VERSION}\nrunc {RUNC_VERSION}\n")
+    return out
