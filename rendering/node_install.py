@@ -262,10 +262,11 @@ def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
 
 
 def runtime_current(runtime: ContainerdConfig) -> str:
-    """True (exit 0) when /usr/local/bin holds exactly the pinned containerd and runc."""
+    """True (exit 0) when /usr/local/bin holds exactly the pinned containerd and runc; one compound
+    command, so that `!` negates all of it."""
     return (
-        f'[ "$({MIRROR_BIN_DIR}/containerd --version 2>/dev/null | cut -d" " -f3)" = "v{runtime.version}" ] && '
-        f'[ "$({RUNC_PATH} --version 2>/dev/null | head -1)" = "runc version {runtime.runc_version}" ]'
+        f'{{ [ "$({MIRROR_BIN_DIR}/containerd --version 2>/dev/null | cut -d" " -f3)" = "v{runtime.version}" ] && '
+        f'[ "$({RUNC_PATH} --version 2>/dev/null | head -1)" = "runc version {runtime.runc_version}" ]; }}'
     )
 
 
@@ -351,7 +352,7 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
         systemd_or(
             "systemctl daemon-reload && systemctl enable containerd && systemctl restart containerd",
             f'{{ [ -z "$runtime_changed" ] || {SUPERVISE_PATH} stop containerd; }} && '
-            f"{SUPERVISE_PATH} start containerd containerd --config {CONTAINERD_CONFIG_PATH}",
+            f"{SUPERVISE_PATH} start containerd {MIRROR_BIN_DIR}/containerd --config {CONTAINERD_CONFIG_PATH}",
         ),
     ]
     if mirror and content:

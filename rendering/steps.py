@@ -231,11 +231,27 @@ def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
         files=(init,),
         activate=(
             # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
-            f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >/var/log/kubev6-init.log 2>&1",
+            f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >{INIT_LOG} 2>&1 "
+            f"|| {_log_tail(INIT_LOG)}",
             "echo initialised",
         ),
         deactivate=_RESET,
         removes=(kubeadm.INIT_PATH,),
+    )
+
+
+INIT_LOG = "/var/log/kubev6-init.log"
+JOIN_LOG = "/var/log/kubev6-join.log"
+
+
+def _log_tail(log: str) -> str:
+    """A failed kubeadm says why on the step's stderr (its log holds no credential: kubeadm prints
+    the join command only on success), with the kubelet's last words where a supervisor keeps them."""
+    daemons = " ".join(f"{node_install.LOG_DIR}/{d}.log" for d in ("kubelet", "containerd"))
+    return (
+        f'{{ echo "kubeadm failed; the end of {log}:"; tail -n 30 {log}; for d in {daemons}; do '
+        f'[ ! -f $d ] || {{ echo "the last errors of $d:"; grep -E "level=error|^E[0-9]" $d | tail -n 12; }}; done; '
+        "exit 1; } >&2"
     )
 
 
@@ -244,7 +260,8 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_has
     return Step(
         files=(join,),
         activate=(
-            f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >/var/log/kubev6-join.log 2>&1",
+            f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
+            f"|| {_log_tail(JOIN_LOG)}",
             "echo joined",
         ),
         deactivate=_RESET,

@@ -3,7 +3,9 @@ settings unusual machines need come from the stack config, while a real machine 
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +154,39 @@ def test_the_config_version_follows_the_runtime() -> None:
         raw["kubernetes"]["containerd"]["version"] = version
         plan = make_plan(ClusterConfig.model_validate(raw))
         assert f"\nversion = {expected}\n" in node_install.containerd_config(plan.kubeadm.kubernetes).content
+
+
+@pytest.mark.parametrize(
+    ("containerd", "runc", "fetches"),
+    [
+        (f"v{CONTAINERD_VERSION}", RUNC_VERSION, False),
+        ("1.6.20~ds1", RUNC_VERSION, True),  # Debian's containerd: replaced
+        (f"v{CONTAINERD_VERSION}", None, True),  # no runc yet
+        (None, None, True),  # a fresh node
+        (None, RUNC_VERSION, True),
+    ],
+)
+def test_the_runtime_is_fetched_unless_both_pinned_binaries_are_there(
+    tmp_path: Path, containerd: str | None, runc: str | None, fetches: bool
+) -> None:
+    """The guard run by a real shell against fake binaries (`! A && B` once fetched nothing when
+    runc was missing, and a node ran Debian's containerd 1.6)."""
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    guard = node_install.runtime_current(plan.kubeadm.kubernetes.containerd).replace("/usr/local/bin", str(tmp_path))
+    if containerd:
+        (tmp_path / "containerd").write_text(
+            f"#!/bin/sh\necho containerd github.com/containerd/containerd/v2 {containerd}\n"
+        )
+    if runc:
+        (tmp_path / "runc").write_text(f"#!/bin/sh\necho 'runc version {runc}'\necho 'spec: 1.3.0'\n")
+    for f in tmp_path.iterdir():
+        f.chmod(0o755)
+    done = subprocess.run(["sh", "-c", f"if ! {guard}; then echo fetch; fi"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout.strip() == "fetch") is fetches
+
+
+def test_a_supervised_containerd_is_the_pinned_binary_not_whatever_is_on_path() -> None:
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    create = steps.packages_step(plan, plan.minions[0], CONTENT).create
+    assert "supervise.sh start containerd /usr/local/bin/containerd --config" in create
