@@ -35,7 +35,8 @@ for b in agnhost coredns; do [[ -x "$BIN/$b" ]] || die "$BIN/$b is not built"; d
 # --- build tools of this machine (not image contents) -------------------------------------
 # apt and dpkg-deb are the machine's own; tar and xz unpack the .debs.
 missing=()
-for pkg in apt dpkg tar xz-utils ca-certificates debian-archive-keyring; do
+# gcc, make, bzip2 and libc6-dev build busybox from its source (below).
+for pkg in apt dpkg dpkg-dev tar xz-utils bzip2 ca-certificates debian-archive-keyring gcc make libc6-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -74,6 +75,7 @@ apt_update() { # SUITE: fetch the suite's signed indexes (once per run: call it 
 deb [signed-by=$KEYRING] $MIRROR $suite main
 deb [signed-by=$KEYRING] $MIRROR $suite-updates main
 deb [signed-by=$KEYRING] ${MIRROR}-security $suite-security main
+deb-src [signed-by=$KEYRING] $MIRROR $suite main
 EOF
   say "apt update ($suite)"
   apt_suite "$suite" update -qq >/dev/null 2>"$a/update.log" || { cat "$a/update.log" >&2; die "apt update of $suite failed"; }
@@ -160,6 +162,40 @@ build_go() { # NAME WRAPPER-DIR PACKAGE: build once per (Go version, wrapper go.
 # nnp is a main package of k8s.io/kubernetes itself: the artifact build's wrapper module.
 build_go nnp "$ROOT/artifacts/kubernetes" k8s.io/kubernetes/test/images/nonewprivs
 build_go sample-apiserver "$HERE/sample-apiserver" k8s.io/sample-apiserver
+
+# --- busybox 1.37.0 from upstream's source ---------------------------------------------------
+# Not Debian's binaries: Debian's busybox reverts upstream's ash change that keeps
+# environment names which are no shell identifiers (data-1, p-data-1: the ConfigMap and
+# Secret env [Conformance] tests read them back with `sh -c env`), and its busybox-static
+# runs applets before PATH (FEATURE_SH_STANDALONE), so `sh -c nslookup` would not be bind's.
+# Upstream's busybox:1.37.0 image and Alpine build upstream's source; so does this: the
+# pristine tarball of Debian's source package (apt checks it against the signed Sources),
+# `make defconfig`, static, without tc (it needs the CBQ headers newer kernels dropped).
+build_busybox() {
+  local src="$E2E_WORK/src/busybox" orig key tree
+  mkdir -p "$src"
+  orig="$(compgen -G "$src/busybox_1.37.0.orig.tar.*" | head -1 || true)"
+  if [[ -z "$orig" ]]; then
+    (cd "$src" && apt_suite trixie source --download-only -qq busybox >/dev/null 2>&1) || die "apt-get source busybox (trixie) failed"
+    orig="$(compgen -G "$src/busybox_1.37.0.orig.tar.*" | head -1)" || die "trixie's busybox source is not 1.37.0"
+  fi
+  key="$( { sha256sum "$orig"; gcc -dumpfullversion; echo "defconfig static no-tc 1"; } | sha256sum | cut -c1-32)"
+  if [[ -x "$GOBIN_DIR/busybox" && "$(cat "$GOBIN_DIR/busybox.key" 2>/dev/null)" == "$key" ]]; then
+    say "busybox cached"
+  else
+    say "building busybox 1.37.0 from source"
+    tree="$E2E_WORK/src/busybox-build"
+    rm -rf "$tree" && mkdir -p "$tree"
+    tar -xf "$orig" -C "$tree" --strip-components=1
+    (cd "$tree" && make -s defconfig >/dev/null &&
+      sed -i 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/; s/^CONFIG_TC=y/# CONFIG_TC is not set/' .config &&
+      "${NICE_CMD[@]}" make -s -j"$(nproc)" busybox >build.log 2>&1) || { tail -20 "$tree/build.log" >&2; die "busybox build failed"; }
+    install -m 0755 "$tree/busybox" "$GOBIN_DIR/busybox"
+    echo "$key" >"$GOBIN_DIR/busybox.key"
+  fi
+  echo "busybox 1.37.0 (upstream source $(basename "$orig") sha256 $(sha256sum "$orig" | cut -c1-16)..., defconfig, static)" >>"$VERSIONS_TMP"
+}
+
 mod_version() { (cd "$1" && go list -m -f '{{.Version}}{{with .Replace}} => {{.Version}}{{end}}' "$2"); }
 
 # --- versions of the images (the suite's names; tags from manifest.go) --------------------
@@ -189,6 +225,7 @@ for n in "${!REFS[@]}"; do [[ "${REFS[$n]}" != *: ]] || die "no tag for $n in ma
 # nearer versions), bookworm where upstream's base is bookworm (glibc-dns-testing, nonroot)
 # and for the older nginx tag (1.22, the nearest to 1.15).
 for suite in bookworm trixie; do apt_update "$suite"; done
+build_busybox
 AGNHOST_TOOLS=(bash bind9-dnsutils curl iperf iproute2 netcat-openbsd util-linux) # apk: bash bind-tools curl iperf iproute2 netcat-openbsd util-linux-misc
 mapfile -t AGNHOST_DEBS < <(resolve trixie "${AGNHOST_TOOLS[@]}")
 mapfile -t NGINX_OLD_DEBS < <(resolve bookworm nginx)
@@ -198,7 +235,7 @@ mapfile -t NGINX_NEW_DEBS < <(resolve trixie nginx)
 mapfile -t REQUIRED < <(apt_cache_required bookworm)
 mapfile -t SLIM_DEBS < <(resolve bookworm "${REQUIRED[@]}")
 mapfile -t DNSUTILS_DEBS < <(comm -13 <(printf '%s\n' "${SLIM_DEBS[@]}") <(resolve bookworm "${REQUIRED[@]}" dnsutils))
-mapfile -t BB_DEBS < <(exact trixie busybox-static ca-certificates netbase)
+mapfile -t BB_DEBS < <(exact trixie ca-certificates netbase)
 for p in "${AGNHOST_DEBS[@]}" "${NGINX_OLD_DEBS[@]}" "${NGINX_NEW_DEBS[@]}" "${SLIM_DEBS[@]}" "${DNSUTILS_DEBS[@]}" "${BB_DEBS[@]}"; do
   [[ "$p" == *=?* ]] || die "apt could not resolve a package ($p)"
 done
@@ -206,7 +243,7 @@ done
 # --- cache key: same inputs, same archives -------------------------------------------------
 sha() { sha256sum "$@" | cut -c1-32; }
 KEY="$({
-  sha "$HERE/build.sh" "$IB" "$BIN/agnhost" "$BIN/coredns" "$GOBIN_DIR/nnp" "$GOBIN_DIR/sample-apiserver"
+  sha "$HERE/build.sh" "$HERE/docker-entrypoint.sh" "$IB" "$BIN/agnhost" "$BIN/coredns" "$GOBIN_DIR"/{nnp,sample-apiserver,busybox}
   echo "$CREATED"
   printf '%s\n' "${AGNHOST_DEBS[@]}" "${NGINX_OLD_DEBS[@]}" "${NGINX_NEW_DEBS[@]}" "${SLIM_DEBS[@]}" "${DNSUTILS_DEBS[@]}" "${BB_DEBS[@]}"
   for n in "${!REFS[@]}"; do echo "$n ${REFS[$n]}"; done | sort
@@ -233,7 +270,7 @@ busybox_applets() { # DIR LAYOUT: /bin/busybox and a symlink per applet; LAYOUT 
   # (bin, sbin, usr/bin, usr/sbin) under the merged /usr (as Alpine does, without merging)
   local d=$1 layout=$2 a dest
   mkdir -p "$d/bin"
-  install -m 0755 "$R/debs-busybox/usr/bin/busybox" "$d/bin/busybox"
+  install -m 0755 "$GOBIN_DIR/busybox" "$d/bin/busybox"
   for a in $("$d/bin/busybox" --list-full); do
     case "$layout" in
       flat) dest="bin/${a##*/}" ;;
@@ -347,7 +384,7 @@ add_user() { # DIR NAME UID GID HOME SHELL [GROUP-NAME]: a user and its own grou
   echo "$name:!:0:0:99999:7:::" >>"$d/etc/shadow"
 }
 
-# busybox 1.37 (trixie's busybox-static), the CA bundle and netbase's /etc files
+# the CA bundle and netbase's /etc files
 mkdir -p "$R/debs-busybox"
 unpack "$R/debs-busybox" trixie "${BB_DEBS[@]}"
 
