@@ -576,8 +576,12 @@ unpack "$s" bookworm "${SLIM_DEBS[@]}"
 slim "$s"
 # what the maintainer scripts would have made: accounts (base-passwd), /bin/sh (dash),
 # awk (mawk, through update-alternatives)
-cp "$s/usr/share/base-passwd/passwd.master" "$s/etc/passwd"
-cp "$s/usr/share/base-passwd/group.master" "$s/etc/group"
+# (update-passwd and shadowconfig: passwords move to /etc/shadow, 'x' in their place)
+sed 's/^\([^:]*\):\*:/\1:x:/' "$s/usr/share/base-passwd/passwd.master" >"$s/etc/passwd"
+sed 's/^\([^:]*\):\*:/\1:x:/' "$s/usr/share/base-passwd/group.master" >"$s/etc/group"
+cut -d: -f1 "$s/etc/passwd" | sed 's/$/:*:19000:0:99999:7:::/' >"$s/etc/shadow"
+cut -d: -f1 "$s/etc/group" | sed 's/$/:*::/' >"$s/etc/gshadow"
+chmod 0640 "$s/etc/shadow" "$s/etc/gshadow"
 [[ -e "$s/usr/bin/sh" ]] || ln -s dash "$s/usr/bin/sh"
 [[ -e "$s/usr/bin/awk" ]] || ln -s mawk "$s/usr/bin/awk"
 rm -rf "$s/etc/init.d" "$s/etc/cron.daily" "$s/etc/systemd" "$s/usr/lib/systemd"
