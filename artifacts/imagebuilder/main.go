@@ -2,8 +2,9 @@
 // which `ctr -n k8s.io images import` and `docker load` read) from local directories only:
 // each -layer DIR becomes one layer, in order, over an empty base. No registry is contacted.
 //
-// Layers are reproducible: entries in lexical order, owner root, one fixed modification time
-// (-created), so the same inputs give the same digests and containerd shares common layers.
+// Layers are reproducible: entries in lexical order, owner root (or the owner -chown names
+// for a path and everything under it), one fixed modification time (-created), so the same
+// inputs give the same digests and containerd shares common layers.
 //
 //	imagebuilder -out kube-proxy.tar -ref registry.k8s.io/kube-proxy:v1.36.1 \
 //	  -layer base/ -layer iptables/ -layer kube-proxy/ \
@@ -20,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -36,7 +38,7 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
-	var refs, layers, envs, labels multi
+	var refs, layers, envs, labels, exposes, chowns multi
 	out := flag.String("out", "", "docker archive to write")
 	entrypoint := flag.String("entrypoint", "", `entrypoint as a JSON array, e.g. ["/pause"]`)
 	cmd := flag.String("cmd", "", "default arguments as a JSON array")
@@ -48,6 +50,9 @@ func main() {
 	flag.Var(&layers, "layer", "directory that becomes one layer (repeatable, in order)")
 	flag.Var(&envs, "env", "KEY=VALUE (repeatable)")
 	flag.Var(&labels, "label", "KEY=VALUE (repeatable)")
+	flag.Var(&exposes, "expose", "exposed port, PORT[/PROTO] (repeatable), like EXPOSE")
+	flag.Var(&chowns, "chown", "UID:GID:/PATH, owner of PATH and all under it in every layer (repeatable; the longest PATH wins)")
+	stopSignal := flag.String("stop-signal", "", "signal that stops the container, e.g. SIGQUIT; empty: the runtime's default")
 	flag.Parse()
 	if *out == "" || len(refs) == 0 || len(layers) == 0 {
 		fail(fmt.Errorf("-out, -ref and -layer are required"))
@@ -59,9 +64,12 @@ func main() {
 		fail(fmt.Errorf("-platform %q is not os/architecture", *platform))
 	}
 
+	owners, err := parseChowns(chowns)
+	check(err)
+
 	img := empty.Image
 	for _, dir := range layers {
-		data, err := tarDir(dir, when)
+		data, err := tarDir(dir, when, owners)
 		check(err)
 		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(data)), nil
@@ -81,6 +89,16 @@ func main() {
 	cf.Config.Env = envs
 	cf.Config.WorkingDir = *workdir
 	cf.Config.User = *user
+	cf.Config.StopSignal = *stopSignal
+	if len(exposes) > 0 {
+		cf.Config.ExposedPorts = map[string]struct{}{}
+		for _, p := range exposes {
+			if !strings.Contains(p, "/") {
+				p += "/tcp"
+			}
+			cf.Config.ExposedPorts[p] = struct{}{}
+		}
+	}
 	if len(labels) > 0 {
 		cf.Config.Labels = map[string]string{}
 		for _, kv := range labels {
@@ -116,8 +134,44 @@ func mutateAppend(img v1.Image, layer v1.Layer, dir string, when time.Time) (v1.
 	})
 }
 
+// owner is the numeric owner of a path in the image and everything under it.
+type owner struct {
+	path     string // absolute, cleaned, e.g. /home/user
+	uid, gid int
+}
+
+// parseChowns reads UID:GID:/PATH values; the result is ordered longest path first.
+func parseChowns(values []string) ([]owner, error) {
+	var owners []owner
+	for _, v := range values {
+		parts := strings.SplitN(v, ":", 3)
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+			return nil, fmt.Errorf("-chown %q is not UID:GID:/PATH", v)
+		}
+		var o owner
+		if _, err := fmt.Sscanf(parts[0]+" "+parts[1], "%d %d", &o.uid, &o.gid); err != nil {
+			return nil, fmt.Errorf("-chown %q: %w", v, err)
+		}
+		o.path = filepath.Clean(parts[2])
+		owners = append(owners, o)
+	}
+	sort.SliceStable(owners, func(i, j int) bool { return len(owners[i].path) > len(owners[j].path) })
+	return owners, nil
+}
+
+// ownerOf is the owner of the image path name (slash-separated, relative to /).
+func ownerOf(owners []owner, name string) (int, int) {
+	p := "/" + strings.TrimSuffix(name, "/")
+	for _, o := range owners {
+		if p == o.path || o.path == "/" || strings.HasPrefix(p, o.path+"/") {
+			return o.uid, o.gid
+		}
+	}
+	return 0, 0
+}
+
 // tarDir archives dir's contents (paths relative to dir) reproducibly.
-func tarDir(dir string, when time.Time) ([]byte, error) {
+func tarDir(dir string, when time.Time, owners []owner) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -146,7 +200,11 @@ func tarDir(dir string, when time.Time) ([]byte, error) {
 		if d.IsDir() {
 			hdr.Name += "/"
 		}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "root", "root"
+		hdr.Uid, hdr.Gid = ownerOf(owners, hdr.Name)
+		hdr.Uname, hdr.Gname = "", ""
+		if hdr.Uid == 0 && hdr.Gid == 0 {
+			hdr.Uname, hdr.Gname = "root", "root"
+		}
 		hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = when, time.Time{}, time.Time{}
 		hdr.Format = tar.FormatPAX
 		hdr.PAXRecords = nil
