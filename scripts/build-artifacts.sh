@@ -509,7 +509,7 @@ fi
 begin
 E2E_OUT="$OUT/e2e-images"
 if [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; then
-  e2e_images_key="$(key_of "$(cat artifacts/e2e-images/* 2>/dev/null | sha256sum)" "$ib_key" "$bins_sha" "$CREATED" 1)"
+  e2e_images_key="$(key_of "$(find artifacts/e2e-images -type f -print0 | sort -z | xargs -0 sha256sum)" "$ib_key" "$bins_sha" "$CREATED" 1)"
   if fresh e2e-images "$e2e_images_key" "$E2E_OUT/LIST"; then
     end e2e-images cached
   else
@@ -519,6 +519,9 @@ if [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; t
     stamp e2e-images "$e2e_images_key"
     end e2e-images "built $(wc -l <"$E2E_OUT/LIST") images"
   fi
+  # One image per name: the suite's agnhost (a shell, curl, dig...) is also what the nodes import
+  # for the test workloads, under the same registry.k8s.io/e2e-test-images/agnhost name.
+  cp "$E2E_OUT/agnhost.tar" "$IMAGES/agnhost.tar" && cp "$E2E_OUT/agnhost.digest" "$IMAGES/agnhost.digest"
 else
   end e2e-images "none (no artifacts/e2e-images/build.sh)"
 fi
