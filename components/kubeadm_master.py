@@ -30,16 +30,16 @@ class KubeadmMaster(pulumi.ComponentResource):
         super().__init__("kubev6:index:KubeadmMaster", name, None, opts)
         plan, access, master = args.plan, args.access, args.plan.master
         self.token = join_token(f"{name}-token", parent=self)
-        init_create = self.token.apply(lambda t: steps.kubeadm_init_step(plan, t).create)
         self.init = run(
             f"{name}-init",
             access,
             master,
-            init_create,
+            steps.kubeadm_init_step(plan).create,
             delete=steps.KUBEADM_INIT_DELETE,
             parent=self,
             depends_on=depends_on(opts),
             secret=True,
+            stdin=self.token.apply(steps.stdin_secrets),
         )
         ca_hash = run(
             f"{name}-ca-cert-hash",

@@ -27,17 +27,18 @@ class KubeadmMinion(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
         plan, node = args.plan, args.node
-        create = pulumi.Output.all(args.master.token, args.master.ca_cert_hash).apply(
-            lambda v: steps.kubeadm_join_step(plan, node, v[0], v[1]).create
+        secrets = pulumi.Output.all(args.master.token, args.master.ca_cert_hash).apply(
+            lambda v: steps.stdin_secrets(v[0], v[1])
         )
         self.join = run(
             f"{name}-join",
             args.access,
             node,
-            create,
+            steps.kubeadm_join_step(plan, node).create,
             delete=steps.KUBEADM_JOIN_DELETE,
             parent=self,
             depends_on=depends_on(opts),
             secret=True,
+            stdin=secrets,
         )
         self.register_outputs({"joined": self.join.stdout})

@@ -58,8 +58,10 @@ def run(
     delete: str | None = None,
     depends_on: Sequence[pulumi.Resource] = (),
     secret: bool = False,
+    stdin: pulumi.Input[str] | None = None,
 ) -> remote.Command:
-    """One remote command. With `secret`, its output is encrypted in state and never logged."""
+    """One remote command. With `secret`, its output is encrypted in state and never logged;
+    `stdin` (a secret) carries the values the script must not hold."""
     opts = pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
@@ -70,6 +72,7 @@ def run(
         connection=access.connection(host),
         create=create,
         delete=delete,
+        stdin=pulumi.Output.secret(stdin) if stdin is not None else None,
         logging=remote.Logging.NONE if secret else remote.Logging.STDOUT_AND_STDERR,
         opts=opts,
     )

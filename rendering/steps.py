@@ -225,11 +225,37 @@ def dns64_step(plan: ClusterPlan) -> Step:
     )
 
 
-def kubeadm_init_step(plan: ClusterPlan, token: str) -> Step:
-    init = kubeadm.init_file(plan.kubeadm, plan.master, token)
+# The join credentials never appear in a script: the config files hold these placeholders, and
+# the create script puts the values it reads from its standard input in their place (a failed
+# command is printed whole in Pulumi's log; its stdin is not).
+TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"
+CA_HASH_PLACEHOLDER = "@KUBEV6_CA_CERT_HASH@"
+
+
+def _fill_from_stdin(path: str, placeholders: tuple[str, ...]) -> tuple[str, ...]:
+    """One value per stdin line, in order; the values (a bootstrap token, a sha256: hash) hold no
+    character sed or the shell would read."""
+    reads = [f"IFS= read -r kubev6_secret_{i}" for i in range(len(placeholders))]
+    checks = [
+        f'case "$kubev6_secret_{i}" in *[!a-z0-9.:]*|"") echo "kube-v6: bad secret on stdin" >&2; exit 1;; esac'
+        for i in range(len(placeholders))
+    ]
+    subs = " ".join(f'-e "s|{p}|$kubev6_secret_{i}|"' for i, p in enumerate(placeholders))
+    return (*reads, *checks, f"sed -i {subs} {path}")
+
+
+def stdin_secrets(*values: str) -> str:
+    """What a step with placeholders reads: one value per line, in the placeholders' order."""
+    return "".join(f"{v}\n" for v in values)
+
+
+def kubeadm_init_step(plan: ClusterPlan) -> Step:
+    """Reads the bootstrap token from stdin (`stdin_secrets(token)`)."""
+    init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
     return Step(
         files=(init,),
         activate=(
+            *_fill_from_stdin(init.path, (TOKEN_PLACEHOLDER,)),
             # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
             f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >{INIT_LOG} 2>&1 "
             f"|| {_log_tail(INIT_LOG)}",
@@ -255,11 +281,13 @@ def _log_tail(log: str) -> str:
     )
 
 
-def kubeadm_join_step(plan: ClusterPlan, node: HostPlan, token: str, ca_cert_hash: str) -> Step:
-    join = kubeadm.join_file(plan.kubeadm, node, token, ca_cert_hash)
+def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
+    """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`)."""
+    join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
     return Step(
         files=(join,),
         activate=(
+            *_fill_from_stdin(join.path, (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)),
             f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
             f"|| {_log_tail(JOIN_LOG)}",
             "echo joined",

@@ -184,7 +184,6 @@ def apply(raw: Raw, changes: list[tuple[str, str, Any, int]]) -> None:
 
 def render_everything(plan: ClusterPlan) -> list[str]:
     """Every script and file the program would send or write, for every host."""
-    token, ca_hash = "abcdef.0123456789abcdef", "sha256:" + "0" * 64
     texts = []
     for host in plan.hosts:
         texts.append(steps.network_step(plan, host).create)
@@ -196,15 +195,15 @@ def render_everything(plan: ClusterPlan) -> list[str]:
                 )
             ]
     texts += [steps.nat64_step(plan).create, steps.dns64_step(plan).create, steps.gateway_packages_step(plan).create]
-    texts.append(steps.kubeadm_init_step(plan, token).create)
+    texts.append(steps.kubeadm_init_step(plan).create)
     mirror = plan.config.kubernetes.artifacts == "mirror"
     content = MirrorContent(MIRROR_BINARIES, ("pause.tar",)) if mirror else None
     if mirror:
-        texts.append(steps.mirror_step(plan).create)
+        texts.append(steps.mirror_step(plan, registry=True).create)
     for node in plan.nodes:
         texts += [steps.packages_step(plan, node, content).create, steps.cni_step(plan, node).create]
         if node.role == "minion":
-            texts.append(steps.kubeadm_join_step(plan, node, token, ca_hash).create)
+            texts.append(steps.kubeadm_join_step(plan, node).create)
     return texts
 
 

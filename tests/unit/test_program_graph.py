@@ -9,6 +9,7 @@ import pytest
 
 import config_schemas.pulumi_config as pulumi_config
 from config_schemas.stack_files import load_stack_file, stack_names
+from rendering import steps
 from tests.unit.program_harness import Recorder, run_program
 
 # A line of routes.sh's route table (`up` applies each with `ip -6 route replace`).
@@ -75,16 +76,21 @@ def test_resource_count_is_linear_in_nodes() -> None:
 
 
 def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:
+    """The credentials reach the init and the joins on stdin (a secret), never in a script: Pulumi
+    prints a failed command's script whole in its log."""
     rec, _ = run_program("dev")
+    init = rec.named("kubeadm-master-init")
+    stdin, secret = unwrap_secret(init.inputs["stdin"])
+    assert secret and stdin == "stdout-of-kubeadm-master-token\n"
+    assert "stdout-of-kubeadm-master-token" not in str(init.inputs["create"])
     for name in ("kube-minion-1", "kube-minion-2"):
         join = rec.named(f"kubeadm-{name}-join")
-        script, secret = unwrap_secret(join.inputs["create"])
-        assert secret, "the join script holds the token: it must be a secret in state"
-        assert isinstance(script, str)
-        # The mocks answer each command with "stdout-of-<name>": the join script holds both values.
-        assert "token: stdout-of-kubeadm-master-token" in script
-        assert "sha256" not in script or "stdout-of-kubeadm-master-ca-cert-hash" in script
-        assert "stdout-of-kubeadm-master-ca-cert-hash" in script
+        stdin, secret = unwrap_secret(join.inputs["stdin"])
+        assert secret, "the join's stdin holds the token: it must be a secret in state"
+        # The mocks answer each command with "stdout-of-<name>": stdin holds both values, in order.
+        assert stdin == "stdout-of-kubeadm-master-token\nstdout-of-kubeadm-master-ca-cert-hash\n"
+        script = str(join.inputs["create"])
+        assert "stdout-of-kubeadm-master" not in script and steps.TOKEN_PLACEHOLDER in script
         assert {f"{name}-network", f"{name}-packages", f"{name}-cni"} <= rec.all_depends_on(join.name)
     assert rec.parents["kubeadm-master-ca-cert-hash"] == "kubeadm-master"
     assert "kubeadm-master-init" in rec.all_depends_on("kubeadm-master-ca-cert-hash")
