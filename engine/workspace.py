@@ -20,6 +20,8 @@ from engine.toolchain import ROOT, EngineEnv
 _SKIP = {".git", ".state", ".tools", ".work", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
 # Kept from an earlier copy of a stack file: they belong to the stack in the backend.
 _KEEP_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
+# The project's CrossGuard policy pack (policy/PulumiPolicy.yaml).
+POLICY_PACK = ROOT / "policy"
 
 
 class EngineError(RuntimeError):
@@ -130,8 +132,12 @@ class StackRun:
             raise EngineError(f"{op} --stack {self.name}", str(exc)) from None
         return result, time.monotonic() - start, "\n".join(lines), steps
 
-    def preview(self, *, expect_no_changes: bool = False) -> OpResult:
-        res, seconds, text, steps = self._run("preview", self.stack.preview, expect_no_changes=expect_no_changes)
+    def preview(self, *, expect_no_changes: bool = False, policy_packs: list[Path] | None = None) -> OpResult:
+        """`pulumi preview`; with `policy_packs` (folders such as POLICY_PACK), their rules too."""
+        packs = [str(p) for p in policy_packs or []] or None
+        res, seconds, text, steps = self._run(
+            "preview", self.stack.preview, expect_no_changes=expect_no_changes, policy_packs=packs
+        )
         return OpResult("preview", seconds, _counts(res.change_summary), text, steps=steps, timeline=self.timeline)
 
     def up(self) -> OpResult:

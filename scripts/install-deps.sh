@@ -12,7 +12,7 @@ DEBS=(
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client debootstrap
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage xsltproc
-  conntrack socat ethtool libseccomp-dev pkg-config
+  conntrack socat ethtool libseccomp-dev pkg-config graphviz
 )
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -55,7 +55,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.requirements.sha
-want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-dev.txt policy/requirements.txt | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements-dev.txt

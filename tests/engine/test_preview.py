@@ -1,4 +1,5 @@
-"""`pulumi preview` of every stack file with the real engine and providers."""
+"""`pulumi preview` of every stack file with the real engine and providers, and the project's policy
+pack (policy/): every shipped stack must pass its rules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from config_schemas.stack_files import load_stack_file, stack_names
 from engine import EngineEnv, EngineError, StackRun
+from engine.workspace import POLICY_PACK
 from lab.libvirtd import inventory, running_libvirtd
 
 pytestmark = pytest.mark.engine
@@ -18,10 +20,13 @@ EXISTING = [s for s in STACKS if s != "dev" and s not in LIBVIRT]
 
 
 def _assert_clean_preview(run: StackRun) -> None:
-    result = run.preview()
+    result = run.preview(policy_packs=[POLICY_PACK])
     assert result.changes.get("create", 0) > 1, result.output
     assert set(result.changes) == {"create"}, result.changes
     assert "Traceback" not in result.output
+    # The pack ran and found nothing (a rule that cannot run during preview says so as a warning).
+    assert "✅ kube-v6@" in result.output, result.output
+    assert "can't run policy" not in result.output, result.output
 
 
 @pytest.mark.parametrize("stack", EXISTING)
@@ -30,7 +35,7 @@ def test_existing_host_stacks_preview(env: EngineEnv, tmp_path: Path, stack: str
 
 
 def test_large_previews_the_kubernetes_provider_from_an_unknown_kubeconfig(env: EngineEnv, tmp_path: Path) -> None:
-    result = StackRun("large", env, tmp_path).preview()
+    result = StackRun("large", env, tmp_path).preview(policy_packs=[POLICY_PACK])
     created = {name for op, name in result.steps if op == "create"}
     # The provider's kubeconfig is the master's output, unknown until kubeadm init has run.
     assert {"checks-provider", "checks-namespace", "kubeadm-master"} <= created, sorted(created)

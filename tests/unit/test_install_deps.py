@@ -59,8 +59,9 @@ def sandbox(tmp_path: Path) -> Sandbox:
     # The Pulumi toolchain step is its own script (it stops nothing either: see the last test).
     _stub(project / "scripts" / "toolchain.sh", 'echo "toolchain $*" >> "$KV6_LOG"')
     requirements = b""
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        shutil.copy(ROOT / name, project)
+    (project / "policy").mkdir()
+    for name in ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt"):
+        shutil.copy(ROOT / name, project / name)
         requirements += (ROOT / name).read_bytes()
     # A virtualenv that is already up to date: the Python half of the script does nothing.
     (project / ".venv" / "bin").mkdir(parents=True)
