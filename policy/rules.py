@@ -182,6 +182,8 @@ def _nat64_prefix(args: StackValidationArgs, report: ReportViolation) -> None:
 
 # --- credentials -----------------------------------------------------------------------------
 
+_BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")  # kubeadm's token format
+_TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"  # rendering.steps.TOKEN_PLACEHOLDER
 _CREDENTIAL_MARKERS = ("admin.conf", "kubeadm init", "kubeadm join", "ssh-keygen -q", "openssl x509 -pubkey")
 _CREDENTIAL_PARENTS = ("kubev6:index:KubeadmMaster", "kubev6:index:KubeadmMinion", "kubev6:index:SshKeyPair")
 
@@ -217,12 +219,18 @@ def _credentials_secret(args: ResourceValidationArgs, report: ReportViolation) -
                     f"are not secret outputs (additionalSecretOutputs {sorted(marked)}, logging {logging}): "
                     "declare it with components.remote.run(..., secret=True) so state and logs hold them encrypted"
                 )
-        raw_create = props.get("create")
-        if create and ("--token" in create or "token:" in create) and not is_secret(raw_create):
-            report(f"{name}'s script holds a join token in clear: build it from the secret token Output")
+        # Pulumi prints a failed command's script whole in its log, secret or not: a join token
+        # goes on the command's stdin, never into its script.
+        if create and _BOOTSTRAP_TOKEN.search(create):
+            report(
+                f"{name}'s script holds a bootstrap token, which a failed run prints in Pulumi's log: "
+                "write a placeholder and pass the token on stdin (rendering.steps.stdin_secrets)"
+            )
         stdin = props.get("stdin")
         if kind == LOCAL and is_known(stdin) and not is_secret(stdin):
             report(f"{name} gets its stdin (a private key) in clear: pass a secret Output")
+        if kind == REMOTE and create and _TOKEN_PLACEHOLDER in create and is_known(stdin) and not is_secret(stdin):
+            report(f"{name} gets the join credentials on stdin in clear: pass a secret Output")
     elif kind == "pulumi:providers:kubernetes":
         kubeconfig = props.get("kubeconfig")
         if is_known(kubeconfig) and not is_secret(kubeconfig):

@@ -92,11 +92,14 @@ def node_commands(plan: ClusterPlan) -> list[tuple[str, dict[str, Any], tuple[st
         if plan.stages.install:
             step = steps.packages_step(plan, n, content)
             out.append((f"{n.name}-packages", command(step.create, n, step.delete), (KUBE_NODE,)))
-    init = steps.kubeadm_init_step(plan, TOKEN)
-    out.append(("kubeadm-master-init", command(init.create, plan.master), ("kubev6:index:KubeadmMaster",)))
+    init = {**command(steps.kubeadm_init_step(plan).create, plan.master), "stdin": secret(steps.stdin_secrets(TOKEN))}
+    out.append(("kubeadm-master-init", init, ("kubev6:index:KubeadmMaster",)))
     for m in plan.minions:
-        join = steps.kubeadm_join_step(plan, m, TOKEN, CA_HASH)
-        out.append((f"kubeadm-{m.name}-join", command(join.create, m), ("kubev6:index:KubeadmMinion",)))
+        join = {
+            **command(steps.kubeadm_join_step(plan, m).create, m),
+            "stdin": secret(steps.stdin_secrets(TOKEN, CA_HASH)),
+        }
+        out.append((f"kubeadm-{m.name}-join", join, ("kubev6:index:KubeadmMinion",)))
     return out
 
 
@@ -196,7 +199,7 @@ def test_a_token_that_never_expires_fails_and_a_day_passes() -> None:
     parents = ("kubev6:index:KubeadmMaster",)
     for ttl, fails in (("0s", True), ("0h0m0s", True), ("24h0m0s", False), ("90m", False)):
         plan = plan_of("large", tokenTtl=ttl)
-        create = steps.kubeadm_init_step(plan, TOKEN).create
+        create = steps.kubeadm_init_step(plan).create
         assert bool(check("join-token-expires", *init, command(create, plan.master), parents)) == fails, ttl
 
 
@@ -231,12 +234,17 @@ def test_another_kubernetes_release_than_the_artifacts_fails() -> None:
 def test_credentials_must_be_secret_where_resources_hold_them() -> None:
     plan = plan_of("large")
     kind, parents, marked = "command:remote:Command", ("kubev6:index:KubeadmMaster",), ("stdout", "stderr")
-    init = steps.kubeadm_init_step(plan, TOKEN).create
-    good = {**command(secret(init), plan.master), "logging": "none"}
+    init = steps.kubeadm_init_step(plan).create
+    good = {**command(init, plan.master), "logging": "none", "stdin": secret(steps.stdin_secrets(TOKEN))}
     assert check("credentials-are-secrets", kind, "kubeadm-master-init", good, parents, marked) == []
-    # Its outputs (kubeadm's log) not marked secret; the token in the script in clear; the key in clear.
+    # Its outputs (kubeadm's log) not marked secret; the token on stdin in clear; the token in the
+    # script (even a secret script: a failed run prints it); the key in clear.
     assert check("credentials-are-secrets", kind, "kubeadm-master-init", good, parents)
-    assert check("credentials-are-secrets", kind, "kubeadm-master-init", {**good, "create": init}, parents, marked)
+    clear_stdin = {**good, "stdin": steps.stdin_secrets(TOKEN)}
+    assert check("credentials-are-secrets", kind, "kubeadm-master-init", clear_stdin, parents, marked)
+    in_script = {**good, "create": secret(init.replace(steps.TOKEN_PLACEHOLDER, TOKEN))}
+    found = check("credentials-are-secrets", kind, "kubeadm-master-init", in_script, parents, marked)
+    assert any("holds a bootstrap token" in m for m in found), found
     clear_key = {**good, "connection": {"host": "fd10:6::10", "privateKey": "-----BEGIN"}}
     assert (
         "SSH private key"
