@@ -68,6 +68,17 @@ def run_k8s_checks(
                     r.fail(Failure(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']} has IPv4 {ips}"))
             r.summary = f"{len(nodes)} nodes with their planned IPv6 InternalIP only; {len(pods)} pods, no IPv4"
 
+        def runtime_pinned(r: CheckResult) -> None:
+            # What each kubelet reports of its runtime (it asks containerd over CRI).
+            want = f"containerd://{plan.kubeadm.kubernetes.containerd.version}"
+            seen = {}
+            for node in _kubectl(kubeconfig, "get", "nodes")["items"]:
+                name, runtime = node["metadata"]["name"], node["status"]["nodeInfo"]["containerRuntimeVersion"]
+                seen[name] = runtime
+                if runtime != want:
+                    r.fail(Failure(f"node {name} runs {runtime}, not {want}"))
+            r.summary = f"{len(seen)} kubelets report {', '.join(sorted(set(seen.values())))}"
+
         def workloads_pass(r: CheckResult) -> None:
             results = outputs.get("workloadChecks")
             if not isinstance(results, dict) or not results:
@@ -94,6 +105,7 @@ def run_k8s_checks(
         checks = [
             timed_check("k8s_nodes_ready", nodes_ready),
             timed_check("k8s_addresses_ipv6_only", addresses_ipv6_only),
+            timed_check("k8s_runtime_is_the_pinned_containerd", runtime_pinned),
             timed_check("k8s_workload_outputs_pass", workloads_pass),
         ]
         if plan.config.kubernetes.kubelet.cgroup_root_prefix:
