@@ -226,7 +226,8 @@ for n in "${!REFS[@]}"; do [[ "${REFS[$n]}" != *: ]] || die "no tag for $n in ma
 # and for the older nginx tag (1.22, the nearest to 1.15).
 for suite in bookworm trixie; do apt_update "$suite"; done
 build_busybox
-AGNHOST_TOOLS=(bash bind9-dnsutils curl iperf iproute2 netcat-openbsd util-linux) # apk: bash bind-tools curl iperf iproute2 netcat-openbsd util-linux-misc
+# libc-bin: getent, which Alpine's base has (musl-utils); the DNS tests run `getent hosts`.
+AGNHOST_TOOLS=(bash bind9-dnsutils curl iperf iproute2 libc-bin netcat-openbsd util-linux) # apk: bash bind-tools curl iperf iproute2 netcat-openbsd util-linux-misc
 mapfile -t AGNHOST_DEBS < <(resolve trixie "${AGNHOST_TOOLS[@]}")
 mapfile -t NGINX_OLD_DEBS < <(resolve bookworm nginx)
 mapfile -t NGINX_NEW_DEBS < <(resolve trixie nginx)
