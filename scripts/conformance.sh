@@ -9,5 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build-artifacts.sh >/dev/null
+bash scripts/build-artifacts.sh 2> >(grep -v "^  " >&2) >/dev/null  # its phases, not its VERSIONS record
 exec .venv/bin/python -m lab.conformance "$@"
