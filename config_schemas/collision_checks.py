@@ -42,27 +42,18 @@ def _ports(cfg: ClusterConfig) -> Iterable[Problem]:
     if ssh == DNS_PORT:
         yield Problem(key("ssh", "port"), f"{resolver}; the gateway's sshd cannot listen there too")
     if serves_mirror:
-        mirror = cfg.kubernetes.mirror.port
-        if mirror == DNS_PORT:
-            yield Problem(key("kubernetes", "mirror", "port"), f"{resolver}; the mirror's HTTP server needs another")
-        elif mirror == ssh:
-            yield Problem(
-                key("kubernetes", "mirror", "port"),
-                f"{mirror} is also ssh.port: the gateway's sshd listens there on every address; pick another",
-            )
-        registry = cfg.kubernetes.mirror.registry_port
-        if registry == DNS_PORT:
-            yield Problem(key("kubernetes", "mirror", "registryPort"), f"{resolver}; the registry needs another")
-        elif registry == ssh:
-            yield Problem(
-                key("kubernetes", "mirror", "registryPort"),
-                f"{registry} is also ssh.port: the gateway's sshd listens there on every address; pick another",
-            )
-        elif registry == mirror:
-            yield Problem(
-                key("kubernetes", "mirror", "registryPort"),
-                f"{registry} is also kubernetes.mirror.port: the mirror's HTTP server listens there; pick another",
-            )
+        # The gateway's listeners in the order they are checked: each must differ from those before.
+        taken = [(DNS_PORT, f"{resolver}"), (ssh, "{port} is also ssh.port: the gateway's sshd listens there")]
+        mirror = cfg.kubernetes.mirror
+        servers = [
+            ("port", mirror.port, "the mirror's HTTP server", "kubernetes.mirror.port"),
+            ("registryPort", mirror.registry_port, "the registry", "kubernetes.mirror.registryPort"),
+        ]
+        for name, port, what, label in servers:
+            clash = next((reason for used, reason in taken if used == port), None)
+            if clash is not None:
+                yield Problem(key("kubernetes", "mirror", name), f"{clash.format(port=port)}; {what} needs another")
+            taken.append((port, f"{{port}} is also {label}: {what} listens there"))
     if cfg.stages.kubeadm:
         if ssh in KUBERNETES_PORTS:
             yield Problem(
