@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from config_schemas.versions import artifacts_dir
 from engine import EngineEnv, OpResult, StackRun, engine_env
 from engine.toolchain import ROOT
 from lab.instance import current_instance
@@ -35,8 +36,10 @@ class EngineLab:
         work_dir: Path,
         log: Callable[[str], None] = print,
         replace: bool | None = None,
+        progress: bool = False,
     ) -> None:
         self.lab = Lab(stack, root_access=True, log=log, replace=replace)
+        self.progress = progress  # show the engine's own output as it comes (the CLI's runs)
         self.lab.engine = True
         self.env = env
         self.work_dir = work_dir
@@ -50,7 +53,8 @@ class EngineLab:
         self.lab.up_infrastructure()
         with self.lab.timings.phase("sshd"):
             self.key = start_sshds(self.lab.plan, self.lab.execs, self.lab.state)
-        self.run = StackRun(self.lab.stack, self.env, self.work_dir)
+        echo = (lambda line: self.log(f"  | {line}")) if self.progress else None
+        self.run = StackRun(self.lab.stack, self.env, self.work_dir, log=echo)
         # This lab instance's names and node network (lab.instance), as the lab's own plan has them.
         for key, value in self.lab.config_overrides.items():
             self.run.set_config(key, value, path=True)
@@ -81,10 +85,15 @@ class EngineLab:
 
 @contextmanager
 def engine_lab_session(
-    stack: str, env: EngineEnv, work_dir: Path, log: Callable[[str], None] = print, replace: bool | None = None
+    stack: str,
+    env: EngineEnv,
+    work_dir: Path,
+    log: Callable[[str], None] = print,
+    replace: bool | None = None,
+    progress: bool = False,
 ) -> Iterator[EngineLab]:
     """Hosts up and reachable (not yet configured); everything torn down on exit, errors and signals."""
-    lab = EngineLab(stack, env, work_dir, log, replace)
+    lab = EngineLab(stack, env, work_dir, log, replace, progress)
     with torn_down(lab.up_hosts, lab.teardown, log):
         yield lab
 
@@ -97,7 +106,7 @@ def engine_check(
     env, work_dir = engine_state(stack)
     start = time.monotonic()
     ok = False
-    with engine_lab_session(stack, env, work_dir, log, replace) as lab:
+    with engine_lab_session(stack, env, work_dir, log, replace, progress=True) as lab:
         assert lab.run is not None
         log(f"engine log: {lab.run.log_path}")
         up = lab.pulumi_up()
@@ -106,6 +115,9 @@ def engine_check(
         again = lab.run.up()
         log(f"pulumi up again: {_changes(again)} in {again.seconds:.1f}s")
         ok = checks_ok and again.changed == 0
+    kubeconfig_file(work_dir).unlink(missing_ok=True)
+    if lab.lab.plan.config.stages.kubeadm:
+        log("the cluster is destroyed: `bash scripts/k8s-lab.sh up` brings one up and leaves it running")
     if lab.run is not None and not lab.deployed:
         lab.run.remove()  # destroyed: forget the stack, so the next run starts from a clean backend
     log(f"timings: {lab.lab.timings.report()}; total {time.monotonic() - start:.1f}s")
@@ -123,8 +135,22 @@ def engine_state(stack: str) -> tuple[EngineEnv, Path]:
     return engine_env(state_dir), state_dir / stack
 
 
+def kubeconfig_file(work_dir: Path) -> Path:
+    return work_dir / "kubeconfig"
+
+
+def _publish_kubeconfig(lab: EngineLab, up: OpResult, log: Callable[[str], None]) -> None:
+    """The admin kubeconfig in a 0600 file of the lab's state while the cluster runs, and how to use it."""
+    path = kubeconfig_file(lab.work_dir)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(str(up.outputs["kubeconfig"]))
+    log(f"reach the cluster: {artifacts_dir() / 'bin' / 'kubectl'} --kubeconfig {path} get nodes -o wide")
+
+
 def _report_checks(lab: EngineLab, up: OpResult, only: list[str] | None, log: Callable[[str], None]) -> bool:
     if lab.lab.plan.config.stages.kubeadm:
+        _publish_kubeconfig(lab, up, log)
         # Kubernetes runs the pods (the workloads prove pod-to-pod, service, DNS, NAT64);
         # the lab checks the hosts Pulumi configured.
         results = lab.lab.check(only or list(NODE_CHECKS))
@@ -142,7 +168,7 @@ def engine_up(
 ) -> int:
     """`python -m lab up --engine`: hosts up, `pulumi up`, checks; left running for `down --engine`."""
     env, work_dir = engine_state(stack)
-    lab = EngineLab(stack, env, work_dir, log, replace)
+    lab = EngineLab(stack, env, work_dir, log, replace, progress=True)
     try:
         lab.up_hosts()
         assert lab.run is not None
@@ -170,6 +196,7 @@ def engine_down(stack: str, log: Callable[[str], None] = print, replace: bool | 
         run = StackRun(stack, env, work_dir)
         errors += lab.stop_workloads()
         done = run.destroy()
+        kubeconfig_file(work_dir).unlink(missing_ok=True)
         log(f"pulumi destroy: {_changes(done)} in {done.seconds:.1f}s")
         run.remove()
     else:

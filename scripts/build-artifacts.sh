@@ -71,11 +71,46 @@ fresh() { # fresh PHASE KEY OUTPUT...: the stamp matches and every output exists
 stamp() { echo "$2" >"$STAMPS/$1"; }
 deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
 PHASE_START=0
-begin() { PHASE_START=$(date +%s); }
-end() { say "phase $1: $(($(date +%s) - PHASE_START)) s ($2)"; }
+# Progress: a phase that runs longer than a minute says so every minute, with what it took when
+# it last ran here (or a cold figure of this 2-core machine), and how much is left in all.
+PHASES=(packages:5 modules:60 kubernetes:400 agnhost:10 etcd:30 coredns:230 runtime:120 registry:110
+  e2e:400 pause:2 busybox:2 imagebuilder:5 images:20 e2e-images:260 registry-content:10 verify:1)
+expected() { # PHASE: seconds it took when last built here, else the cold figure above
+  local p
+  if [[ -s "$STAMPS/$1.seconds" ]]; then cat "$STAMPS/$1.seconds"; return; fi
+  for p in "${PHASES[@]}"; do [[ ${p%%:*} != "$1" ]] || { echo "${p#*:}"; return; }; done
+  echo 60
+}
+left_after() { # PHASE: expected seconds of the phases after it, if they all build
+  local p seen=0 sum=0
+  for p in "${PHASES[@]}"; do
+    ((seen)) && sum=$((sum + $(expected "${p%%:*}")))
+    [[ ${p%%:*} != "$1" ]] || seen=1
+  done
+  echo "$sum"
+}
+TICKER=""
+begin() {
+  PHASE_START=$(date +%s) PHASE=$1
+  stop_ticker
+  local want after
+  want=$(expected "$1") after=$(left_after "$1")
+  (while sleep 60 && kill -0 $$ 2>/dev/null; do
+    say "phase $1: still running, $(($(date +%s) - PHASE_START)) s so far (about $want s when built last; about $after s of later phases if they must build)"
+  done) &
+  TICKER=$!
+}
+end() {
+  local took=$(($(date +%s) - PHASE_START))
+  [[ -z $TICKER ]] || { kill "$TICKER" 2>/dev/null || true; wait "$TICKER" 2>/dev/null || true; TICKER=""; }
+  [[ $2 == cached* ]] || echo "$took" >"$STAMPS/$1.seconds"
+  say "phase $1: $took s ($2); $(($(date +%s) - T0)) s in all"
+}
+stop_ticker() { [[ -z $TICKER ]] || kill "$TICKER" 2>/dev/null || true; }
+trap stop_ticker EXIT
 
 # --- phase: packages (Debian; idempotent like scripts/install-deps.sh) --------------------
-begin
+begin packages
 DEBS=(gcc libc6-dev binutils iptables nftables conntrack ca-certificates netbase libseccomp-dev pkg-config)
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -152,7 +187,7 @@ sync_modules() { # DIR FALLBACK(yes/no) WANTED MODULE...: require one version fo
   for m; do (cd "$dir" && go mod edit -require="$m@$v"); done
   [[ "$(hash_of "$dir/go.mod")" == "$before" ]] || SYNCED+=("$dir")
 }
-begin
+begin modules
 SYNCED=()
 staging_replaces() { # DIR: repeat k8s.io/kubernetes' own staging replaces with the published v0.MINOR.PATCH
   local dir=$1 gomod m
@@ -218,7 +253,7 @@ origin_hash() { # DIR MODULE: the commit the module proxy names as the module's 
 
 # --- phase: kubernetes (one `go build` for the seven binaries) ----------------------------
 K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
-begin
+begin kubernetes
 k8s_key="$(key_of "$GO_VERSION" "$K8S_TAGS" "$(hash_of artifacts/kubernetes/go.mod artifacts/kubernetes/go.sum)" 2)"
 if fresh kubernetes "$k8s_key" "${K8S_CMDS[@]/#/$BIN/}"; then
   end kubernetes cached
@@ -239,7 +274,7 @@ else
 fi
 
 # --- phase: agnhost (the echo server of the test workloads, same module) ------------------
-begin
+begin agnhost
 K8S_DIR="$(cd artifacts/kubernetes && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
 [[ -d "$K8S_DIR" ]] || die "k8s.io/kubernetes@$K8S is not in the module cache"
 AGNHOST_VERSION="$(cat "$K8S_DIR/test/images/agnhost/VERSION")"
@@ -253,7 +288,7 @@ else
 fi
 
 # --- phase: etcd ---------------------------------------------------------------------------
-begin
+begin etcd
 etcd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/etcd/go.mod artifacts/etcd/go.sum)" 1)"
 if fresh etcd "$etcd_key" "$BIN/etcd" "$BIN/etcdctl" "$BIN/etcdutl"; then
   end etcd cached
@@ -269,7 +304,7 @@ else
 fi
 
 # --- phase: coredns ------------------------------------------------------------------------
-begin
+begin coredns
 coredns_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/coredns/go.mod artifacts/coredns/go.sum)" 1)"
 if fresh coredns "$coredns_key" "$BIN/coredns"; then
   end coredns cached
@@ -282,7 +317,7 @@ else
 fi
 
 # --- phase: runtime (containerd 2, its runc shim and ctr; runc with cgo + libseccomp) --------
-begin
+begin runtime
 ctd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/containerd/go.mod artifacts/containerd/go.sum)" 1)"
 runc_key="$(key_of "$GO_VERSION" "$GCC_VERSION" "$(deb_versions libseccomp-dev)" "$(hash_of artifacts/runc/go.mod artifacts/runc/go.sum)" 1)"
 RUNTIME_BINS=("$BIN/containerd" "$BIN/containerd-shim-runc-v2" "$BIN/ctr" "$BIN/runc")
@@ -315,7 +350,7 @@ printf 'containerd %s\nrunc %s\n' "$CONTAINERD_VERSION" "$RUNC_VERSION" >"$OUT/R
 end runtime "containerd $CONTAINERD_VERSION $ctd_done, runc $RUNC_VERSION $runc_done"
 
 # --- phase: registry (the gateway's OCI registry; crane fills it below) --------------------
-begin
+begin registry
 registry_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/registry/go.mod artifacts/registry/go.sum)" 1)"
 CRANE="$WORK/crane"
 if fresh registry "$registry_key" "$BIN/registry" "$CRANE"; then
@@ -330,7 +365,7 @@ else
 fi
 
 # --- phase: e2e (the conformance suite's e2e.test and ginkgo, from the same Kubernetes) ----
-begin
+begin e2e
 TEST="$OUT/test"
 mkdir -p "$TEST"
 e2e_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/e2e/go.mod artifacts/e2e/go.sum artifacts/e2e/imports.go)" 1)"
@@ -350,7 +385,7 @@ else
 fi
 
 # --- phase: pause (C, static) --------------------------------------------------------------
-begin
+begin pause
 pause_c="$K8S_DIR/build/pause/linux/pause.c"
 pause_key="$(key_of "$(hash_of "$pause_c")" "$GCC_VERSION" "$PAUSE_VERSION")"
 if fresh pause "$pause_key" "$BIN/pause"; then
@@ -364,7 +399,7 @@ else
 fi
 
 # --- phase: busybox (Debian's busybox-static, downloaded, not installed) -------------------
-begin
+begin busybox
 BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"
 [[ -n "$BUSYBOX_DEB_VERSION" && "$BUSYBOX_DEB_VERSION" != "(none)" ]] || { apt-get update -qq; BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"; }
 BUSYBOX_VERSION="$(sed 's/^[0-9]*://; s/-.*//' <<<"$BUSYBOX_DEB_VERSION")"
@@ -381,7 +416,7 @@ else
 fi
 
 # --- phase: imagebuilder (go-containerregistry as a library) -------------------------------
-begin
+begin imagebuilder
 ib_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/imagebuilder/go.mod artifacts/imagebuilder/go.sum artifacts/imagebuilder/main.go)")"
 IB="$WORK/imagebuilder"
 if fresh imagebuilder "$ib_key" "$IB"; then
@@ -398,7 +433,7 @@ fi
 # PATH; kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy; CoreDNS relies on the image's
 # entrypoint /coredns; containerd runs the sandbox image's entrypoint /pause.
 NETFILTER_DEBS=(iptables nftables conntrack libc6 libxtables12 libnftables1 libnftnl11 libmnl0 libnetfilter-conntrack3)
-begin
+begin images
 bins_sha="$(stat -c '%n %s %Y' "$BIN"/* | sha256sum | cut -c1-32)"
 images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
 PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -506,7 +541,7 @@ else
 fi
 
 # --- phase: e2e-images (the images the conformance suite runs, artifacts/e2e-images/) ------
-begin
+begin e2e-images
 E2E_OUT="$OUT/e2e-images"
 if [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; then
   e2e_images_key="$(key_of "$(find artifacts/e2e-images -type f -print0 | sort -z | xargs -0 sha256sum)" "$ib_key" "$bins_sha" "$CREATED" 1)"
@@ -532,7 +567,7 @@ fi
 # (registry.k8s.io/pause:3.10.2 -> <registry>/registry.k8s.io/pause:3.10.2), which is how the
 # nodes' containerd asks for it (hosts.toml, override_path). The storage folder, archived in a
 # fixed order with fixed owners and times, is what the gateway's registry serves read-only.
-begin
+begin registry-content
 REG="$OUT/registry"
 mkdir -p "$REG"
 PUSHED=("$IMAGES"/*.tar)
@@ -558,7 +593,7 @@ http: {addr: "127.0.0.1:$port"}
 YAML
   "$BIN/registry" serve "$WORK/registry-build.yml" >"$WORK/registry-build.log" 2>&1 &
   registry_pid=$!
-  trap 'kill $registry_pid 2>/dev/null || true' EXIT
+  trap 'kill $registry_pid 2>/dev/null || true; stop_ticker' EXIT
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" || die "the build's registry did not start: $(cat "$WORK/registry-build.log")"
   for archive in "${PUSHED[@]}"; do
@@ -569,7 +604,7 @@ YAML
     done
   done
   kill $registry_pid && wait $registry_pid 2>/dev/null || true
-  trap - EXIT
+  trap stop_ticker EXIT
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -cf "$REG/registry.tar.part" .
   mv "$REG/registry.tar.part" "$REG/registry.tar"
   stamp registry-content "$reg_content_key"
@@ -577,7 +612,7 @@ YAML
 fi
 
 # --- phase: verify (kubeadm's own list of images, kubeadm's version) -----------------------
-begin
+begin verify
 [[ "$("$BIN/kubeadm" version -o short)" == "$K8S" ]] || die "kubeadm says $("$BIN/kubeadm" version -o short), not $K8S"
 expected="$("$BIN/kubeadm" config images list --kubernetes-version "$K8S" 2>/dev/null | sort)"
 built="$(printf '%s\n' "${IMAGE_REFS[@]}" | grep -v -e /e2e-test-images/ -e docker.io/ | sort)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Kubernetes lab: an IPv6-only kubeadm cluster (1 master, 2 minions) on namespace machines of
+# The main job: an IPv6-only kubeadm cluster (1 master, 2 minions) on namespace machines of
 # this machine, brought up by `pulumi up --stack lab-k8s` from artifacts built from source.
 #   bash scripts/k8s-lab.sh [check]   build the artifacts if needed, up, check, up again, destroy
 #   bash scripts/k8s-lab.sh up        build if needed, up and check; leave the cluster running
