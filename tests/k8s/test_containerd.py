@@ -92,9 +92,12 @@ def ctr(artifacts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     config = home / "config.toml"
     config.write_text(
         f'version = 3\nroot = "{home}/root"\nstate = "{home}/state"\n'
-        'disabled_plugins = ["io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", '
-        '"io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]\n'
+        # No CRI server and no NRI socket (the images plugin stays: it gives ctr's unpack platforms).
+        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]\n'
         f'[grpc]\n  address = "{address}"\n[ttrpc]\n  address = "{address}.ttrpc"\n'
+        # containerd 2 imports through its transfer service, which unpacks only for these pairs.
+        '[[plugins."io.containerd.transfer.v1.local".unpack_config]]\n'
+        '  platform = "linux/amd64"\n  snapshotter = "native"\n'
     )
     with (home / "containerd.log").open("w") as log:
         daemon = subprocess.Popen(
