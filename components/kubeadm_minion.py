@@ -1,4 +1,14 @@
-"""KubeadmMinion: `kubeadm join`, fed by the master's outputs only through the graph."""
+"""KubeadmMinion: a join credential made for this join, `kubeadm join`, and the Node's membership.
+
+Three commands, in the order Pulumi creates them (and deletes them in reverse):
+- `token` on the master: `kubeadm token create` when this minion joins (never a standing token);
+  delete removes it;
+- `join` on the minion: `kubeadm join` with that token on stdin; delete is `kubeadm reset`;
+- `node` on the master: the Node registered and Ready; delete cordons, drains and deletes the
+  Node, so removing the minion drains it before its host is reset.
+Replacing any of them replaces those after it, each deleted before its replacement is made: a
+second join created before the first one's reset would be undone by that reset.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +28,37 @@ class KubeadmMinionArgs:
     plan: ClusterPlan
     node: HostPlan
     access: SshAccess
-    master: KubeadmMaster  # its token and CA hash reach the join through the graph
+    master: KubeadmMaster  # its init, CA hash and host; the token is made on it
 
 
 class KubeadmMinion(pulumi.ComponentResource):
+    token: remote.Command
     join: remote.Command
+    node: remote.Command
 
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
-        plan, node = args.plan, args.node
-        secrets = pulumi.Output.all(args.master.token, args.master.ca_cert_hash).apply(
-            lambda v: steps.stdin_secrets(v[0], v[1])
+        plan, node, access, master = args.plan, args.node, args.access, args.master
+        token_scripts = steps.join_token_scripts(plan, node)
+        self.token = run(
+            f"{name}-token",
+            access,
+            plan.master,
+            token_scripts.create,
+            delete=token_scripts.delete,
+            parent=self,
+            depends_on=[master.init],
+            secret=True,
+            delete_before_replace=True,  # the delete removes this minion's tokens by description
+            # A new joinTokenTtl is for the next join: the token this one used is not made again.
+            ignore_changes=["create"],
+        )
+        secrets = pulumi.Output.all(self.token.stdout, master.ca_cert_hash).apply(
+            lambda v: steps.stdin_secrets(v[0].strip(), v[1])
         )
         self.join = run(
             f"{name}-join",
-            args.access,
+            access,
             node,
             steps.kubeadm_join_step(plan, node).create,
             delete=steps.KUBEADM_JOIN_DELETE,
@@ -40,5 +66,23 @@ class KubeadmMinion(pulumi.ComponentResource):
             depends_on=depends_on(opts),
             secret=True,
             stdin=secrets,
+            delete_before_replace=True,
+            replace_with=[self.token],  # a new token is a new join
         )
-        self.register_outputs({"joined": self.join.stdout})
+        membership = steps.node_membership_scripts(plan, node)
+        self.node = run(
+            f"{name}-node",
+            access,
+            plan.master,
+            membership.create,
+            delete=membership.delete,
+            parent=self,
+            # On the token too: else replacing the token resets the host before this drains the Node.
+            depends_on=[self.join, self.token, master.init],
+            secret=True,  # runs kubectl with admin.conf
+            # A changed drain timeout only updates the delete kept in state (no uncordon).
+            update=f"echo {node.name}",
+            delete_before_replace=True,
+            replace_with=[self.token, self.join],  # a new join is a new Node: drain and delete the old one first
+        )
+        self.register_outputs({"node": self.node.stdout})

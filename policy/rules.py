@@ -270,10 +270,16 @@ def go_duration_seconds(text: str) -> float:
 
 
 def _token_expires(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != REMOTE or "kubev6:index:KubeadmMaster" not in parent_types(args.urn):
+    if args.resource_type != REMOTE:
         return
     create = _text(plain(args.props), "create")
-    if create is not None:
+    if create is not None and "kubeadm token create" in create:
+        # A join's own token (kubev6:kubernetes.joinTokenTtl); kubeadm's default is 24h.
+        ttls = re.findall(r"kubeadm token create\b.*?--ttl[ =](\S+)", create) or ["24h0m0s"]
+        source = "its kubeadm token create"
+    elif "kubev6:index:KubeadmMaster" not in parent_types(args.urn):
+        return
+    elif create is not None:
         if "kubeadm init" not in create:
             return
         ttls = re.findall(r"^\s*ttl: (\S+)$", create, re.M) or ["24h0m0s"]  # kubeadm's default
@@ -351,7 +357,8 @@ POLICIES = (
     ),
     ResourceValidationPolicy(
         name="join-token-expires",
-        description="kubeadm's bootstrap token has a lifetime (kubernetes.tokenTtl is not 0s).",
+        description="kubeadm's bootstrap tokens have a lifetime: init's (kubernetes.tokenTtl is not 0s) and "
+        "each join's own (`kubeadm token create --ttl`).",
         validate=_token_expires,
     ),
     ResourceValidationPolicy(

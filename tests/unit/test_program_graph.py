@@ -55,7 +55,8 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
     if cfg.stages.install and cfg.kubernetes.artifacts == "mirror":
         gateway += 1  # the mirror's server (its files are CopyToRemote resources)
-    kubeadm = (3 + minions) if cfg.stages.kubeadm else 0  # init, CA hash, kubeconfig, joins
+    # init, CA hash, kubeconfig; per minion its token and its Node (on the master) and its join
+    kubeadm = (3 + 3 * minions) if cfg.stages.kubeadm else 0
     assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm
     assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}
     names = [r.name for r in rec.resources]
@@ -70,9 +71,10 @@ def test_resource_count_is_linear_in_nodes() -> None:
     for n in (2, 4, 7):  # 1 master + n-1 minions
         rec, _ = run_program("large", {"kubev6:nodes": nodes[:n]})
         counts[n] = len(rec.resources)
-    # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+join).
-    assert counts[4] - counts[2] == 2 * 7
-    assert counts[7] - counts[4] == 3 * 7
+    # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+token,
+    # +join, +node).
+    assert counts[4] - counts[2] == 2 * 9
+    assert counts[7] - counts[4] == 3 * 9
 
 
 def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:
@@ -87,10 +89,11 @@ def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() ->
         join = rec.named(f"kubeadm-{name}-join")
         stdin, secret = unwrap_secret(join.inputs["stdin"])
         assert secret, "the join's stdin holds the token: it must be a secret in state"
-        # The mocks answer each command with "stdout-of-<name>": stdin holds both values, in order.
-        assert stdin == "stdout-of-kubeadm-master-token\nstdout-of-kubeadm-master-ca-cert-hash\n"
+        # The mocks answer each command with "stdout-of-<name>": stdin holds the token made on the
+        # master for this join (not init's standing token) and the CA hash, in order.
+        assert stdin == f"stdout-of-kubeadm-{name}-token\nstdout-of-kubeadm-master-ca-cert-hash\n"
         script = str(join.inputs["create"])
-        assert "stdout-of-kubeadm-master" not in script and steps.TOKEN_PLACEHOLDER in script
+        assert "stdout-of-kubeadm-" not in script and steps.TOKEN_PLACEHOLDER in script
         assert {f"{name}-network", f"{name}-packages", f"{name}-cni"} <= rec.all_depends_on(join.name)
     assert rec.parents["kubeadm-master-ca-cert-hash"] == "kubeadm-master"
     assert "kubeadm-master-init" in rec.all_depends_on("kubeadm-master-ca-cert-hash")
