@@ -45,7 +45,8 @@ class OpResult:
 
     @property
     def changed(self) -> int:
-        return sum(n for op, n in self.changes.items() if op != "same")
+        # A read (the StackReference of the stack's own outputs) changes nothing.
+        return sum(n for op, n in self.changes.items() if op not in ("same", "read"))
 
 
 def link_project(project_dir: Path, stack: str) -> None:

@@ -129,7 +129,15 @@ def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.Mirro
         activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
         deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
         removes=tuple(f.path for f in files),
+        cleanup=_remove_made_dirs(files, node_install.CONTAINERD_CERTS_DIR),
     )
+
+
+def _remove_made_dirs(files: tuple[RenderedFile, ...], under: str) -> tuple[str, ...]:
+    """The (then empty) folders under `under` the files went into, and `under` itself: the
+    registries' hosts.toml folders stayed behind a removed node before."""
+    dirs = sorted({f.path.rsplit("/", 1)[0] for f in files if f.path.startswith(f"{under}/")}, reverse=True)
+    return (f"rmdir {' '.join([*dirs, under])} 2>/dev/null",) if dirs else ()
 
 
 def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:

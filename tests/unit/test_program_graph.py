@@ -199,3 +199,43 @@ def test_bad_config_declares_nothing() -> None:
     assert rec.resources == []
     good, _ = run_program("dev", recorder=Recorder())
     assert good.resources, "the recorder sees what a valid program declares"
+
+
+def test_each_minion_joins_with_its_own_token_made_on_the_master_after_init() -> None:
+    """Scale out: the token a join reads is made on the master for that join, after init, with
+    kubernetes.joinTokenTtl; no join reads init's token (which lives kubernetes.tokenTtl)."""
+    rec, _ = run_program("dev", {"kubev6:kubernetes": {"joinTokenTtl": "7m0s", "tokenTtl": "1h0m0s"}})
+    master_ssh = rec.named("kubeadm-master-init").inputs["connection"]
+    for name in ("kube-minion-1", "kube-minion-2"):
+        token = rec.named(f"kubeadm-{name}-token")
+        assert token.inputs["connection"] == master_ssh, "the token is made where admin.conf is"
+        assert "kubeadm token create" in token.inputs["create"] and "--ttl 7m0s" in token.inputs["create"]
+        assert f'--description "kube-v6 join of {name}"' in token.inputs["create"]
+        assert f"kube-v6 join of {name}" in token.inputs["delete"], "its delete removes it"
+        assert "kubeadm-master-init" in rec.all_depends_on(token.name)
+        assert {"stdout", "stderr"} <= set(rec.options[token.name].additional_secret_outputs or [])
+        assert token.inputs["logging"] == "none"
+    assert "ttl: 1h0m0s" in rec.named("kubeadm-master-init").inputs["create"]
+
+
+def test_the_node_is_drained_on_the_master_before_its_host_is_reset() -> None:
+    """Pulumi deletes dependents first: the Node's command (drain, delete Node) depends on the join
+    (whose delete is `kubeadm reset`) and on the token; replacing either replaces it, each deleted
+    before its replacement is made (the engine's order is checked in tests/engine/test_replace_order.py)."""
+    rec, _ = run_program("dev", {"kubev6:kubernetes": {"drainTimeout": "42s"}})
+    master_ssh = rec.named("kubeadm-master-init").inputs["connection"]
+    for name in ("kube-minion-1", "kube-minion-2"):
+        token, join, node = (f"kubeadm-{name}-{part}" for part in ("token", "join", "node"))
+        membership = rec.named(node)
+        assert membership.inputs["connection"] == master_ssh
+        delete = membership.inputs["delete"]
+        assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=42s" in delete
+        assert delete.index("drain") < delete.index(f"delete node {name}")
+        assert "kubeadm reset" in rec.named(join).inputs["delete"]
+        assert {join, token} <= set(rec.depends_on[node])
+        opts = {n: rec.options[n] for n in (token, join, node)}
+        assert all(o.delete_before_replace for o in opts.values())
+        assert [r._name for r in opts[join].replace_with or []] == [token]
+        assert [r._name for r in opts[node].replace_with or []] == [token, join]
+        assert opts[token].ignore_changes == ["create"], "a new joinTokenTtl is for the next join"
+        assert membership.inputs["update"] == f"echo {name}", "a new drain timeout must not uncordon"

@@ -37,3 +37,21 @@ def test_delete_deactivates_removes_then_cleans_up_and_tolerates_failures() -> N
 def test_a_step_with_nothing_to_undo() -> None:
     assert Step(activate=("true",)).delete == "set -u\n"
     assert Step(activate=("true",)).create == "set -eu\ntrue\n"
+
+
+def test_packages_delete_removes_the_registry_folders_it_made() -> None:
+    """A removed node's host returns to its snapshot: the hosts.toml folders go with their files."""
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import node_install, steps
+    from rendering.node_install import MIRROR_BINARIES, MirrorContent
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    content = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
+    step = steps.packages_step(plan, plan.minions[0], content)
+    certs = node_install.CONTAINERD_CERTS_DIR
+    made = {f.path.rsplit("/", 1)[0] for f in step.files if f.path.startswith(certs)}
+    assert made, "the mirror stack writes a hosts.toml per registry"
+    [rmdir] = [line for line in step.delete.splitlines() if line.startswith(f"rmdir {certs}")]
+    assert rmdir.split()[1:-3] == [*sorted(made, reverse=True), certs], rmdir
+    assert step.delete.index("rm -f") < step.delete.index(rmdir), "files first, then their folders"
