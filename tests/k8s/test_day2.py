@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from engine import EngineEnv, OpResult, engine_env
+from engine import EngineEnv, EngineError, OpResult, engine_env
 from lab.engine_lab import EngineLab
 from lab.k8s_checks import run_k8s_checks
 from lab.snapshot import diff, host_snapshot
@@ -135,6 +135,54 @@ def test_an_added_minion_joins_with_a_token_made_for_it_and_keeps_its_lease(clus
     now = datetime.datetime.now(datetime.UTC)
     assert later > first and (now - later).total_seconds() < 30, (first, later, now)
     _checks_pass(cluster.lab.plan, up)
+
+
+def test_replacing_the_join_token_rejoins_the_minion_and_it_stays(cluster: EngineLab) -> None:
+    """`--replace` of a minion's token: its Node drained and deleted, the host reset, a new token,
+    the join again, the Node back; in that order (delete before replace), so it ends joined."""
+    assert cluster.run is not None
+    kubeconfig = str(RESULTS["add"].outputs["kubeconfig"])
+    before = _json(kubeconfig, "get", "node", ADDED)["metadata"]["uid"]
+    urn = f"urn:pulumi:{STACK}::kube-v6::kubev6:index:KubeadmMinion$command:remote:Command::kubeadm-{ADDED}-token"
+    up = cluster.run.up(replace=[urn])
+    TIMINGS.append(f"{STACK} day 2: replace {ADDED}'s token (drain, reset, rejoin): {up.seconds:.1f}s")
+    token, join, node_ = (f"kubeadm-{ADDED}-{part}" for part in ("token", "join", "node"))
+    order = [(op, name) for op, name in up.steps if op in ("delete-replaced", "create-replacement")]
+    assert order == [
+        ("delete-replaced", node_), ("delete-replaced", join), ("delete-replaced", token),
+        ("create-replacement", token), ("create-replacement", join), ("create-replacement", node_),
+    ], up.steps  # fmt: skip
+    node = _json(kubeconfig, "get", "node", ADDED)
+    assert node["metadata"]["uid"] != before, "the Node was deleted and registered again"
+    assert not node["spec"].get("unschedulable"), "the new Node is not left cordoned"
+    first = _renew_time(kubeconfig, ADDED)
+    time.sleep(45)
+    later = _renew_time(kubeconfig, ADDED)
+    assert later > first, "the rejoined kubelet renews its lease (a later reset did not undo the join)"
+    described = [t for t in _bootstrap_tokens(kubeconfig) if "description" in t["data"]]
+    assert len(described) == 1, "the old token went, the new one is there"
+    _checks_pass(cluster.lab.plan, up)
+
+
+def test_a_live_setting_change_is_refused_at_preview(cluster: EngineLab) -> None:
+    """The stack's own previous outputs (a StackReference of itself, file backend) hold the
+    deployed values: a new service subnet or an older version fails the preview, naming the key."""
+    assert cluster.run is not None
+    subnet = str(cluster.lab.plan.service_subnet)
+    cluster.run.set_config("network.serviceSubnet", subnet.replace("1234", "4321"), path=True)
+    try:
+        with pytest.raises(EngineError, match=r"kubev6:network\.serviceSubnet: the live cluster has"):
+            cluster.run.preview()
+    finally:
+        cluster.run.set_config("network.serviceSubnet", subnet, path=True)
+    version = cluster.lab.plan.kubeadm.kubernetes.version
+    cluster.run.set_config("kubernetes.version", "1.36.0", path=True)
+    try:
+        with pytest.raises(EngineError, match=r"kubev6:kubernetes\.version: the cluster runs .*cannot go down"):
+            cluster.run.preview()
+    finally:
+        cluster.run.set_config("kubernetes.version", version, path=True)
+    cluster.run.preview(expect_no_changes=True)
 
 
 def test_a_removed_minion_is_drained_deleted_reset_and_unrouted(cluster: EngineLab) -> None:
