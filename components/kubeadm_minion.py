@@ -6,8 +6,12 @@ Three commands, in the order Pulumi creates them (and deletes them in reverse):
 - `join` on the minion: `kubeadm join` with that token on stdin; delete is `kubeadm reset`;
 - `node` on the master: the Node registered and Ready; delete cordons, drains and deletes the
   Node, so removing the minion drains it before its host is reset.
-Replacing any of them replaces those after it, each deleted before its replacement is made: a
-second join created before the first one's reset would be undone by that reset.
+Replacing the token replaces the join, and replacing the join replaces the Node. The join and the
+Node are deleted before their replacements are made (a second join created before the first
+one's reset would be undone by that reset): the Node is drained, the host reset, joined again with
+the new token, the Node Ready; the old token goes last. The token is made before its replacement
+on purpose: with a delete-before-replace token the join and the Node would both be dependents of
+one replacement, which the engine deletes in no fixed order (seen: the reset before the drain).
 """
 
 from __future__ import annotations
@@ -49,7 +53,6 @@ class KubeadmMinion(pulumi.ComponentResource):
             parent=self,
             depends_on=[master.init],
             secret=True,
-            delete_before_replace=True,  # the delete removes this minion's tokens by description
             # A new joinTokenTtl is for the next join: the token this one used is not made again.
             ignore_changes=["create"],
         )
@@ -77,12 +80,11 @@ class KubeadmMinion(pulumi.ComponentResource):
             membership.create,
             delete=membership.delete,
             parent=self,
-            # On the token too: else replacing the token resets the host before this drains the Node.
-            depends_on=[self.join, self.token, master.init],
+            depends_on=[self.join, master.init],
             secret=True,  # runs kubectl with admin.conf
             # A changed drain timeout only updates the delete kept in state (no uncordon).
             update=f"echo {node.name}",
             delete_before_replace=True,
-            replace_with=[self.token, self.join],  # a new join is a new Node: drain and delete the old one first
+            replace_with=[self.join],  # a new join is a new Node: drain and delete the old one first
         )
         self.register_outputs({"node": self.node.stdout})

@@ -429,10 +429,15 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f'if ! out="$($K get node {n} -o name 2>&1)"; then case "$out" in '
         f"*NotFound*) echo 'kube-v6: node {n} is not registered'; exit 0;; "
         f'*) echo "kube-v6: cannot read node {n} from the API server: $out" >&2; exit 1;; esac; fi',
-        f"$K drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={timeout} >{log} 2>&1 "
-        f"|| {{ echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
+        f"$K drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={timeout} >{log} 2>&1 || {{ "
+        # A node whose kubelet is gone (its host reset or lost) never finishes its pods' shutdown:
+        # deleting the Node lets their controllers start them elsewhere. A live one stays.
+        f'ready="$($K get node {n} -o jsonpath=\'{{.status.conditions[?(@.type=="Ready")].status}}\')"; '
+        f'if [ "$ready" = True ]; then '
+        f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
-        f"tail -n 20 {log} >&2; exit 1; }}",
+        f"tail -n 20 {log} >&2; exit 1; fi; "
+        f"echo 'kube-v6: {n} is not Ready (its kubelet is gone): deleting its Node without a finished drain'; }}",
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",

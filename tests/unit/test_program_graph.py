@@ -220,8 +220,9 @@ def test_each_minion_joins_with_its_own_token_made_on_the_master_after_init() ->
 
 def test_the_node_is_drained_on_the_master_before_its_host_is_reset() -> None:
     """Pulumi deletes dependents first: the Node's command (drain, delete Node) depends on the join
-    (whose delete is `kubeadm reset`) and on the token; replacing either replaces it, each deleted
-    before its replacement is made (the engine's order is checked in tests/engine/test_replace_order.py)."""
+    (whose delete is `kubeadm reset`), which depends on the token; replacing the token replaces the
+    join, replacing the join replaces the Node, both deleted before their replacement is made (the
+    engine's order is checked in tests/engine/test_replace_order.py)."""
     rec, _ = run_program("dev", {"kubev6:kubernetes": {"drainTimeout": "42s"}})
     master_ssh = rec.named("kubeadm-master-init").inputs["connection"]
     for name in ("kube-minion-1", "kube-minion-2"):
@@ -232,10 +233,11 @@ def test_the_node_is_drained_on_the_master_before_its_host_is_reset() -> None:
         assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=42s" in delete
         assert delete.index("drain") < delete.index(f"delete node {name}")
         assert "kubeadm reset" in rec.named(join).inputs["delete"]
-        assert {join, token} <= set(rec.depends_on[node])
+        assert join in rec.depends_on[node] and token not in rec.depends_on[node]
         opts = {n: rec.options[n] for n in (token, join, node)}
-        assert all(o.delete_before_replace for o in opts.values())
+        assert opts[join].delete_before_replace and opts[node].delete_before_replace
+        assert not opts[token].delete_before_replace, "two dependents of one DBR are deleted in no fixed order"
         assert [r._name for r in opts[join].replace_with or []] == [token]
-        assert [r._name for r in opts[node].replace_with or []] == [token, join]
+        assert [r._name for r in opts[node].replace_with or []] == [join]
         assert opts[token].ignore_changes == ["create"], "a new joinTokenTtl is for the next join"
         assert membership.inputs["update"] == f"echo {name}", "a new drain timeout must not uncordon"
