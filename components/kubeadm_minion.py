@@ -81,7 +81,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             delete=membership.delete,
             parent=self,
             depends_on=[self.join, master.init],
-            secret=True,  # runs kubectl with admin.conf
+            # Not secret: kubectl with admin.conf prints no credential, and a drain that fails says why.
             # A changed drain timeout only updates the delete kept in state (no uncordon).
             update=f"echo {node.name}",
             delete_before_replace=True,

@@ -184,13 +184,16 @@ def _nat64_prefix(args: StackValidationArgs, report: ReportViolation) -> None:
 
 _BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")  # kubeadm's token format
 _TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"  # rendering.steps.TOKEN_PLACEHOLDER
-_CREDENTIAL_MARKERS = ("admin.conf", "kubeadm init", "kubeadm join", "ssh-keygen -q", "openssl x509 -pubkey")
+# What prints a credential: the admin kubeconfig read out, a token made or used, a key, the CA hash.
+# (kubectl *with* admin.conf, as a drain, prints none: its messages stay in the log.)
+_CREDENTIAL_MARKERS = ("cat /etc/kubernetes/admin.conf", "kubeadm init", "kubeadm join", "kubeadm token create",
+                       "ssh-keygen -q", "openssl x509 -pubkey")  # fmt: skip
 _CREDENTIAL_PARENTS = ("kubev6:index:KubeadmMaster", "kubev6:index:KubeadmMinion", "kubev6:index:SshKeyPair")
 
 
 def _prints_credentials(args: ResourceValidationArgs, create: str | None) -> bool:
-    """Commands whose output is a credential: the generated key and token, kubeadm's init and joins
-    (tokens in their logs), the CA hash and the admin kubeconfig."""
+    """Commands whose output is a credential: the generated key and tokens (init's, each join's),
+    kubeadm's init and joins (tokens in their logs), the CA hash and the admin kubeconfig."""
     if create is not None:
         return any(m in create for m in _CREDENTIAL_MARKERS)
     parents = parent_types(args.urn)
