@@ -257,6 +257,13 @@ def stdin_secrets(*values: str) -> str:
     return "".join(f"{v}\n" for v in values)
 
 
+# A reset (a rejoin, or init again) stopped the kubelet. systemd starts it again for kubeadm;
+# without systemd its supervisor must run before kubeadm waits for it (idempotent).
+_KUBELET_SUPERVISED = systemd_or(
+    ":", f"[ ! -x {node_install.SUPERVISE_PATH} ] || {node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+)
+
+
 def kubeadm_init_step(plan: ClusterPlan) -> Step:
     """Reads the bootstrap token from stdin (`stdin_secrets(token)`)."""
     init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
@@ -264,6 +271,7 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
         files=(init,),
         activate=(
             *_fill_from_stdin(init.path, (TOKEN_PLACEHOLDER,)),
+            _KUBELET_SUPERVISED,
             # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
             f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >{INIT_LOG} 2>&1 "
             f"|| {_log_tail(INIT_LOG)}",
@@ -305,6 +313,7 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
         files=(join,),
         activate=(
             *_fill_from_stdin(join.path, (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)),
+            _KUBELET_SUPERVISED,
             f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
             f"|| {{ {_token_hint(node)}; {_log_tail(JOIN_LOG)}; }}",
             "echo joined",

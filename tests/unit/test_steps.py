@@ -121,3 +121,20 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
     log.unlink()
     gone = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env)
     assert gone.returncode == 0 and not log.exists(), "no cluster on the master: nothing to clean"
+
+
+def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
+    """The reset (a rejoin's delete) stopped the kubelet's supervisor; kubeadm then waited 4 minutes
+    for a kubelet nobody started (seen in test_day2's rejoin)."""
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import node_install, steps
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    start = f"{node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+    for create, kubeadm in (
+        (steps.kubeadm_join_step(plan, plan.minions[0]).create, "kubeadm join"),
+        (steps.kubeadm_init_step(plan).create, "kubeadm init"),
+    ):
+        assert start in create and create.index(start) < create.index(kubeadm), create
+    assert f"{node_install.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE
