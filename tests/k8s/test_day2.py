@@ -73,9 +73,17 @@ def _bootstrap_tokens(kubeconfig: str) -> list[dict[str, Any]]:
     )["items"]
 
 
-def _renew_time(kubeconfig: str, node: str) -> datetime.datetime:
-    lease = _json(kubeconfig, "-n", "kube-node-lease", "get", "lease", node)
-    return datetime.datetime.fromisoformat(lease["spec"]["renewTime"].replace("Z", "+00:00"))
+def _renew_time(kubeconfig: str, node: str, wait: float = 60) -> datetime.datetime:
+    """The Lease's renewTime. Right after a rejoin the lease can be missing for a moment: the garbage
+    collector deletes the one the old Node owned, and the new kubelet makes it again at its next renewal."""
+    deadline = time.monotonic() + wait
+    while True:
+        items = _json(kubeconfig, "-n", "kube-node-lease", "get", "leases", "--field-selector", f"metadata.name={node}")
+        if items["items"]:
+            renew = items["items"][0]["spec"]["renewTime"]
+            return datetime.datetime.fromisoformat(renew.replace("Z", "+00:00"))
+        assert time.monotonic() < deadline, f"no Lease of {node} in kube-node-lease for {wait:.0f}s"
+        time.sleep(2)
 
 
 # The lab's check that each kubelet put its pods under its own cgroup root failed in 2 of 5 runs
