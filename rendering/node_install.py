@@ -186,8 +186,10 @@ KUBELET_EXTRA_ARGS=""
 # kubeadm writes config.yaml and kubeadm-flags.env, then restarts the kubelet through systemd. A
 # supervisor loop restarts it on its own: never start between the two writes (join writes the config
 # first), or the kubelet runs without kubeadm's flags (seen: a node's pods outside its cgroup root).
-# Nor while the flags file is still being written (seen again, on init, with the file there but empty).
-if [ -f /var/lib/kubelet/config.yaml ] && ! grep -qs '^KUBELET_KUBEADM_ARGS=".*"$' /var/lib/kubelet/kubeadm-flags.env
+# Nor before either is written: a kubelet started then reads config.yaml some 20 ms later, when it
+# may be there, but never the flags (seen: started 10 ms before kubeadm-flags.env was written).
+# Until then it waits as kubeadm's kubelet does, in a crashloop.
+if [ ! -f /var/lib/kubelet/config.yaml ] || ! grep -qs '^KUBELET_KUBEADM_ARGS=".*"$' /var/lib/kubelet/kubeadm-flags.env
 then exit 1; fi
 [ ! -f /var/lib/kubelet/kubeadm-flags.env ] || . /var/lib/kubelet/kubeadm-flags.env
 [ ! -f /etc/default/kubelet ] || . /etc/default/kubelet

@@ -86,19 +86,9 @@ def _renew_time(kubeconfig: str, node: str, wait: float = 60) -> datetime.dateti
         time.sleep(2)
 
 
-# The lab's check that each kubelet put its pods under its own cgroup root failed in 2 of 5 runs
-# here, under load, on a node whose kubelet had started without kubeadm's flags (once the master
-# at init, once a minion at its first join: nothing day 2 changes). test_cluster asserts it; here
-# it is printed, not asserted, until that start race is found.
-LAB_RUNTIME_CHECKS = ("k8s_pods_in_node_cgroups",)
-
-
 def _checks_pass(plan: ClusterPlan, up: OpResult) -> None:
     checks = run_k8s_checks(plan, str(up.outputs["kubeconfig"]), up.outputs)
-    for c in checks:
-        if c.name in LAB_RUNTIME_CHECKS and not c.ok:
-            print(f"not asserted here: {c.report()}")
-    failed = [c.report() for c in checks if not c.ok and c.name not in LAB_RUNTIME_CHECKS]
+    failed = [c.report() for c in checks if not c.ok]
     assert not failed, "\n".join(failed)
     results = up.outputs["workloadChecks"]
     assert all(str(v).startswith("pass: ") for v in results.values()), results

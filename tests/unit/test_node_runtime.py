@@ -195,7 +195,8 @@ def test_a_supervised_containerd_is_the_pinned_binary_not_whatever_is_on_path() 
 @pytest.mark.parametrize(
     ("config", "flags", "starts"),
     [
-        (False, None, True),  # before kubeadm: the kubelet starts and waits for its config
+        (False, None, False),  # before kubeadm: it would read a config written meanwhile, without flags
+        (False, 'KUBELET_KUBEADM_ARGS="--cgroup-root=/r"\n', False),  # init wrote the flags, not the config yet
         (True, None, False),  # the config written, the flags not yet
         (True, "", False),  # the flags file made but not yet written (seen on init)
         (True, 'KUBELET_KUBEADM_ARGS="--cgroup-root=/r"\n', True),
