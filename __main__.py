@@ -28,6 +28,7 @@ from components import (
 )
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
+from program.live_settings import refuse_live_changes
 from program.mirror_source import mirror_content
 from program.outputs import export_outputs
 from rendering.workloads import render_workloads
@@ -43,6 +44,9 @@ gc.set_threshold(50_000, 50, 100)
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource
 plan = make_plan(loaded.cluster)
 stages = plan.stages
+# A live cluster cannot take some changes (service subnet, master address, a version jump, ...):
+# refused here, at preview, naming the key, before anything is declared.
+live = refuse_live_changes(plan) if stages.kubeadm else None
 # Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
 mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
 keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.config.ssh.public_key))
@@ -88,4 +92,4 @@ if stages.kubeadm:
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
             ResourceOptions(depends_on=[master, *minions]),
         )
-export_outputs(plan, master, workloads)
+export_outputs(plan, master, workloads, live)

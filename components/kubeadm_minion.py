@@ -1,4 +1,18 @@
-"""KubeadmMinion: `kubeadm join`, fed by the master's outputs only through the graph."""
+"""KubeadmMinion: a join credential made for this join, `kubeadm join`, and the Node's membership.
+
+Three commands, in the order Pulumi creates them (and deletes them in reverse):
+- `token` on the master: `kubeadm token create` when this minion joins (never a standing token);
+  delete removes it;
+- `join` on the minion: `kubeadm join` with that token on stdin; delete is `kubeadm reset`;
+- `node` on the master: the Node registered and Ready; delete cordons, drains and deletes the
+  Node, so removing the minion drains it before its host is reset.
+Replacing the token replaces the join, and replacing the join replaces the Node. The join and the
+Node are deleted before their replacements are made (a second join created before the first
+one's reset would be undone by that reset): the Node is drained, the host reset, joined again with
+the new token, the Node Ready; the old token goes last. The token is made before its replacement
+on purpose: with a delete-before-replace token the join and the Node would both be dependents of
+one replacement, which the engine deletes in no fixed order (seen: the reset before the drain).
+"""
 
 from __future__ import annotations
 
@@ -18,21 +32,36 @@ class KubeadmMinionArgs:
     plan: ClusterPlan
     node: HostPlan
     access: SshAccess
-    master: KubeadmMaster  # its token and CA hash reach the join through the graph
+    master: KubeadmMaster  # its init, CA hash and host; the token is made on it
 
 
 class KubeadmMinion(pulumi.ComponentResource):
+    token: remote.Command
     join: remote.Command
+    node: remote.Command
 
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
-        plan, node = args.plan, args.node
-        secrets = pulumi.Output.all(args.master.token, args.master.ca_cert_hash).apply(
-            lambda v: steps.stdin_secrets(v[0], v[1])
+        plan, node, access, master = args.plan, args.node, args.access, args.master
+        token_scripts = steps.join_token_scripts(plan, node)
+        self.token = run(
+            f"{name}-token",
+            access,
+            plan.master,
+            token_scripts.create,
+            delete=token_scripts.delete,
+            parent=self,
+            depends_on=[master.init],
+            secret=True,
+            # A new joinTokenTtl is for the next join: the token this one used is not made again.
+            ignore_changes=["create"],
+        )
+        secrets = pulumi.Output.all(self.token.stdout, master.ca_cert_hash).apply(
+            lambda v: steps.stdin_secrets(v[0].strip(), v[1])
         )
         self.join = run(
             f"{name}-join",
-            args.access,
+            access,
             node,
             steps.kubeadm_join_step(plan, node).create,
             delete=steps.KUBEADM_JOIN_DELETE,
@@ -40,5 +69,22 @@ class KubeadmMinion(pulumi.ComponentResource):
             depends_on=depends_on(opts),
             secret=True,
             stdin=secrets,
+            delete_before_replace=True,
+            replace_with=[self.token],  # a new token is a new join
         )
-        self.register_outputs({"joined": self.join.stdout})
+        membership = steps.node_membership_scripts(plan, node)
+        self.node = run(
+            f"{name}-node",
+            access,
+            plan.master,
+            membership.create,
+            delete=membership.delete,
+            parent=self,
+            depends_on=[self.join, master.init],
+            # Not secret: kubectl with admin.conf prints no credential, and a drain that fails says why.
+            # A changed drain timeout only updates the delete kept in state (no uncordon).
+            update=f"echo {node.name}",
+            delete_before_replace=True,
+            replace_with=[self.join],  # a new join is a new Node: drain and delete the old one first
+        )
+        self.register_outputs({"node": self.node.stdout})

@@ -59,18 +59,28 @@ def run(
     depends_on: Sequence[pulumi.Resource] = (),
     secret: bool = False,
     stdin: pulumi.Input[str] | None = None,
+    update: str | None = None,
+    delete_before_replace: bool = False,
+    replace_with: Sequence[pulumi.Resource] = (),
+    ignore_changes: Sequence[str] = (),
 ) -> remote.Command:
     """One remote command. With `secret`, its output is encrypted in state and never logged;
-    `stdin` (a secret) carries the values the script must not hold."""
+    `stdin` (a secret) carries the values the script must not hold. `delete_before_replace` where
+    a replacement made first would be undone by the old one's delete; `replace_with`: replaced
+    whenever one of those is. `update` runs instead of `create` when an input changed."""
     opts = pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
         additional_secret_outputs=["stdout", "stderr"] if secret else None,
+        delete_before_replace=delete_before_replace or None,
+        replace_with=list(replace_with) or None,
+        ignore_changes=list(ignore_changes) or None,
     )
     return remote.Command(
         name,
         connection=access.connection(host),
         create=create,
+        update=update,
         delete=delete,
         stdin=pulumi.Output.secret(stdin) if stdin is not None else None,
         logging=remote.Logging.NONE if secret else remote.Logging.STDOUT_AND_STDERR,

@@ -300,6 +300,17 @@ Timeout = Annotated[str, AfterValidator(go_duration("4m0s"))]
 TokenTtl = Annotated[str, AfterValidator(go_duration("24h0m0s", " (0s: never expires)"))]
 
 
+def _positive(value: str) -> str:
+    # Every unit-bearing part of a Go duration is a number: one above zero makes it positive.
+    if not any(float(n) > 0 for n in re.findall(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", value)):
+        raise ValueError(f"{value!r} must be longer than 0s")
+    return value
+
+
+# A join credential or a drain that never ends is not an option: both must be above zero.
+PositiveDuration = Annotated[str, AfterValidator(go_duration("15m0s")), AfterValidator(_positive)]
+
+
 class TimeoutsConfig(Strict):
     """kubeadm v1beta4 timeouts, in Go's duration syntax; raise them for software-emulated machines."""
 
@@ -459,7 +470,19 @@ class KubernetesConfig(Strict):
     )
     token_ttl: TokenTtl = Field(
         "24h0m0s",
-        description="Lifetime of the bootstrap token the minions join with, a Go duration; `0s`: never expires.",
+        description="Lifetime of the bootstrap token `kubeadm init` creates, a Go duration; `0s`: never expires. "
+        "No minion joins with it (each join gets a token of its own, `joinTokenTtl`): it is there for an operator's "
+        "own `kubeadm join` and ends with its lifetime.",
+    )
+    join_token_ttl: PositiveDuration = Field(
+        "15m0s",
+        description="Lifetime of the bootstrap token made on the master for each minion's join, at the time of "
+        "that join (`kubeadm token create`), a Go duration above 0s; destroying the join deletes it.",
+    )
+    drain_timeout: PositiveDuration = Field(
+        "5m0s",
+        description="How long removing a minion waits for `kubectl drain` (cordon, then evictions that respect "
+        "PodDisruptionBudgets) before it fails and leaves the node cordoned, a Go duration above 0s.",
     )
 
     @field_validator("version")

@@ -69,6 +69,7 @@ TYPE_LABELS: list[tuple[object, str]] = [
     (model.KernelWord, "kernel command-line word"),
     (model.Timeout, "Go duration"),
     (model.TokenTtl, "Go duration"),
+    (model.PositiveDuration, "Go duration, above 0s"),
 ]
 PLAIN_LABELS: dict[object, str] = {str: "string", bool: "boolean", int: "integer"}
 

@@ -45,7 +45,8 @@ class OpResult:
 
     @property
     def changed(self) -> int:
-        return sum(n for op, n in self.changes.items() if op != "same")
+        # A read (the StackReference of the stack's own outputs) changes nothing.
+        return sum(n for op, n in self.changes.items() if op not in ("same", "read"))
 
 
 def link_project(project_dir: Path, stack: str) -> None:
@@ -140,8 +141,10 @@ class StackRun:
         )
         return OpResult("preview", seconds, _counts(res.change_summary), text, steps=steps, timeline=self.timeline)
 
-    def up(self) -> OpResult:
-        res, seconds, text, steps = self._run("up", self.stack.up, show_secrets=False)
+    def up(self, *, replace: list[str] | None = None) -> OpResult:
+        """`pulumi up`; `replace`: URNs to replace (`--replace`)."""
+        extra: dict[str, Any] = {"replace": replace} if replace else {}
+        res, seconds, text, steps = self._run("up", self.stack.up, show_secrets=False, **extra)
         outputs = {k: v.value for k, v in res.outputs.items()}
         return OpResult("up", seconds, _counts(res.summary.resource_changes), text, outputs, steps, self.timeline)
 

@@ -97,7 +97,18 @@ def run_k8s_checks(
                 if not (root / "kubepods").is_dir():
                     r.fail(Failure(f"{node.name}: no kubepods under its cgroup root {root}"))
             top = hierarchy / "kubepods"
-            stray = [p for p in top.rglob("cgroup.procs") if p.read_text().split()] if top.is_dir() else []
+            # Only this cluster's pods: another lab's kubelets on this machine are not this one's to judge.
+            ours = set()
+            for pod in _kubectl(kubeconfig, "get", "pods", "-A")["items"]:
+                meta = pod["metadata"]
+                ours |= {meta["uid"].replace("-", "_"), meta["uid"]}
+                ours.add((meta.get("annotations") or {}).get("kubernetes.io/config.hash", ""))
+            ours.discard("")
+            stray = [
+                p
+                for p in (top.rglob("cgroup.procs") if top.is_dir() else [])
+                if p.read_text().split() and any(part.removeprefix("pod") in ours for part in p.parts)
+            ]
             if stray:
                 r.fail(Failure(f"processes of pods outside every node's cgroup root: {', '.join(map(str, stray))}"))
             r.summary = f"pods of {len(plan.nodes)} nodes each under the node's cgroup root"

@@ -184,13 +184,16 @@ def _nat64_prefix(args: StackValidationArgs, report: ReportViolation) -> None:
 
 _BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")  # kubeadm's token format
 _TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"  # rendering.steps.TOKEN_PLACEHOLDER
-_CREDENTIAL_MARKERS = ("admin.conf", "kubeadm init", "kubeadm join", "ssh-keygen -q", "openssl x509 -pubkey")
+# What prints a credential: the admin kubeconfig read out, a token made or used, a key, the CA hash.
+# (kubectl *with* admin.conf, as a drain, prints none: its messages stay in the log.)
+_CREDENTIAL_MARKERS = ("cat /etc/kubernetes/admin.conf", "kubeadm init", "kubeadm join", "kubeadm token create",
+                       "ssh-keygen -q", "openssl x509 -pubkey")  # fmt: skip
 _CREDENTIAL_PARENTS = ("kubev6:index:KubeadmMaster", "kubev6:index:KubeadmMinion", "kubev6:index:SshKeyPair")
 
 
 def _prints_credentials(args: ResourceValidationArgs, create: str | None) -> bool:
-    """Commands whose output is a credential: the generated key and token, kubeadm's init and joins
-    (tokens in their logs), the CA hash and the admin kubeconfig."""
+    """Commands whose output is a credential: the generated key and tokens (init's, each join's),
+    kubeadm's init and joins (tokens in their logs), the CA hash and the admin kubeconfig."""
     if create is not None:
         return any(m in create for m in _CREDENTIAL_MARKERS)
     parents = parent_types(args.urn)
@@ -270,10 +273,16 @@ def go_duration_seconds(text: str) -> float:
 
 
 def _token_expires(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != REMOTE or "kubev6:index:KubeadmMaster" not in parent_types(args.urn):
+    if args.resource_type != REMOTE:
         return
     create = _text(plain(args.props), "create")
-    if create is not None:
+    if create is not None and "kubeadm token create" in create:
+        # A join's own token (kubev6:kubernetes.joinTokenTtl); kubeadm's default is 24h.
+        ttls = re.findall(r"kubeadm token create\b.*?--ttl[ =](\S+)", create) or ["24h0m0s"]
+        source = "its kubeadm token create"
+    elif "kubev6:index:KubeadmMaster" not in parent_types(args.urn):
+        return
+    elif create is not None:
         if "kubeadm init" not in create:
             return
         ttls = re.findall(r"^\s*ttl: (\S+)$", create, re.M) or ["24h0m0s"]  # kubeadm's default
@@ -351,7 +360,8 @@ POLICIES = (
     ),
     ResourceValidationPolicy(
         name="join-token-expires",
-        description="kubeadm's bootstrap token has a lifetime (kubernetes.tokenTtl is not 0s).",
+        description="kubeadm's bootstrap tokens have a lifetime: init's (kubernetes.tokenTtl is not 0s) and "
+        "each join's own (`kubeadm token create --ttl`).",
         validate=_token_expires,
     ),
     ResourceValidationPolicy(

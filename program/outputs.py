@@ -19,7 +19,12 @@ def stage_states(plan: ClusterPlan) -> dict[str, str]:
     }
 
 
-def export_outputs(plan: ClusterPlan, master: KubeadmMaster | None, workloads: TestWorkloads | None) -> None:
+def export_outputs(
+    plan: ClusterPlan,
+    master: KubeadmMaster | None,
+    workloads: TestWorkloads | None,
+    live: dict[str, str] | None = None,
+) -> None:
     cfg = plan.config
     pulumi.export("platform", {"kind": cfg.platform.kind, "domainType": getattr(cfg.platform, "domain_type", "n/a")})
     pulumi.export("stages", stage_states(plan))
@@ -44,4 +49,6 @@ def export_outputs(plan: ClusterPlan, master: KubeadmMaster | None, workloads: T
         pulumi.export("joinToken", master.token)
         pulumi.export("caCertHash", master.ca_cert_hash)
         pulumi.export("kubeconfig", master.kubeconfig)
+    if live is not None:
+        pulumi.export("liveSettings", live)  # what the next run refuses to change (program/live_settings.py)
     pulumi.export("workloadChecks", workloads.results if workloads else stage_states(plan)["workloads"])

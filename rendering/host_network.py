@@ -14,6 +14,9 @@ SYSCTL_PATH = "/etc/sysctl.d/90-kubev6.conf"
 MODULES_PATH = "/etc/modules-load.d/kubev6.conf"
 ROUTES_PATH = "/etc/kubev6/routes.sh"
 ROUTES_UNIT_PATH = "/etc/systemd/system/kubev6-routes.service"
+# The routing protocol number routes.sh marks its routes with (unassigned in iproute2's rt_protos):
+# `up` can tell the routes it made from everyone else's, and drop those the table no longer has.
+ROUTES_PROTO = 76
 RESOLV_PATH = "/etc/resolv.conf"
 HOSTS_PATH = "/etc/hosts"
 
@@ -66,7 +69,12 @@ routes() {{
 case "${{1:-up}}" in
   up)
     routes | while read -r dst _via via _label; do
-      ip -6 route replace "$dst" via "$via" dev "$DEV" metric 1024
+      ip -6 route replace "$dst" via "$via" dev "$DEV" metric 1024 proto {ROUTES_PROTO}
+    done
+    # A route an earlier table made that this one lacks (a removed node's pod /64) goes.
+    ip -6 route show dev "$DEV" proto {ROUTES_PROTO} | while read -r dst _rest; do
+      case "$dst" in default) dst=::/0 ;; */*) ;; *) dst="$dst/128" ;; esac  # as the table writes them
+      routes | grep -q "^$dst " || ip -6 route del "$dst" dev "$DEV" proto {ROUTES_PROTO} 2>/dev/null || true
     done
     ;;
   down)

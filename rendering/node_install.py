@@ -186,7 +186,11 @@ KUBELET_EXTRA_ARGS=""
 # kubeadm writes config.yaml and kubeadm-flags.env, then restarts the kubelet through systemd. A
 # supervisor loop restarts it on its own: never start between the two writes (join writes the config
 # first), or the kubelet runs without kubeadm's flags (seen: a node's pods outside its cgroup root).
-if [ -f /var/lib/kubelet/config.yaml ] && [ ! -f /var/lib/kubelet/kubeadm-flags.env ]; then exit 1; fi
+# Nor before either is written: a kubelet started then reads config.yaml some 20 ms later, when it
+# may be there, but never the flags (seen: started 10 ms before kubeadm-flags.env was written).
+# Until then it waits as kubeadm's kubelet does, in a crashloop.
+if [ ! -f /var/lib/kubelet/config.yaml ] || ! grep -qs '^KUBELET_KUBEADM_ARGS=".*"$' /var/lib/kubelet/kubeadm-flags.env
+then exit 1; fi
 [ ! -f /var/lib/kubelet/kubeadm-flags.env ] || . /var/lib/kubelet/kubeadm-flags.env
 [ ! -f /etc/default/kubelet ] || . /etc/default/kubelet
 exec kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\

@@ -129,7 +129,15 @@ def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.Mirro
         activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
         deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
         removes=tuple(f.path for f in files),
+        cleanup=_remove_made_dirs(files, node_install.CONTAINERD_CERTS_DIR),
     )
+
+
+def _remove_made_dirs(files: tuple[RenderedFile, ...], under: str) -> tuple[str, ...]:
+    """The (then empty) folders under `under` the files went into, and `under` itself: the
+    registries' hosts.toml folders stayed behind a removed node before."""
+    dirs = sorted({f.path.rsplit("/", 1)[0] for f in files if f.path.startswith(f"{under}/")}, reverse=True)
+    return (f"rmdir {' '.join([*dirs, under])} 2>/dev/null",) if dirs else ()
 
 
 def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
@@ -249,6 +257,13 @@ def stdin_secrets(*values: str) -> str:
     return "".join(f"{v}\n" for v in values)
 
 
+# A reset (a rejoin, or init again) stopped the kubelet. systemd starts it again for kubeadm;
+# without systemd its supervisor must run before kubeadm waits for it (idempotent).
+_KUBELET_SUPERVISED = systemd_or(
+    ":", f"[ ! -x {node_install.SUPERVISE_PATH} ] || {node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+)
+
+
 def kubeadm_init_step(plan: ClusterPlan) -> Step:
     """Reads the bootstrap token from stdin (`stdin_secrets(token)`)."""
     init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
@@ -256,6 +271,7 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
         files=(init,),
         activate=(
             *_fill_from_stdin(init.path, (TOKEN_PLACEHOLDER,)),
+            _KUBELET_SUPERVISED,
             # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
             f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >{INIT_LOG} 2>&1 "
             f"|| {_log_tail(INIT_LOG)}",
@@ -281,6 +297,15 @@ def _log_tail(log: str) -> str:
     )
 
 
+def _token_hint(node: HostPlan) -> str:
+    """`--replace` of a join alone reuses its token, which lives `kubernetes.joinTokenTtl`."""
+    return (
+        f"! grep -qiE 'token.*(expired|invalid)|(expired|invalid).*token' {JOIN_LOG} || echo 'kube-v6: the join "
+        f"token has expired: replace kubeadm-{node.name}-token (pulumi up --replace <its URN>), which makes a "
+        "new one and replaces the join after it' >&2"
+    )
+
+
 def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
     """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`)."""
     join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
@@ -288,8 +313,9 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
         files=(join,),
         activate=(
             *_fill_from_stdin(join.path, (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)),
+            _KUBELET_SUPERVISED,
             f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
-            f"|| {_log_tail(JOIN_LOG)}",
+            f"|| {{ {_token_hint(node)}; {_log_tail(JOIN_LOG)}; }}",
             "echo joined",
         ),
         deactivate=_RESET,
@@ -340,3 +366,89 @@ CA_CERT_HASH_COMMAND = (
     "| sha256sum | sed 's/^\\([0-9a-f]*\\).*/sha256:\\1/'"
 )
 KUBECONFIG_COMMAND = "cat /etc/kubernetes/admin.conf"
+
+
+# --- a minion's membership, run on the master (where admin.conf is) ---------------------------
+
+
+@dataclass(frozen=True)
+class MasterScripts:
+    """Scripts run on the master for one minion; unlike a `Step`'s, the delete stops at a failure
+    (a drain that did not finish must not go on to reset the host)."""
+
+    create: str
+    delete: str
+
+
+ADMIN_CONF = "/etc/kubernetes/admin.conf"
+_ON_MASTER = (
+    f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
+    f"K='kubectl --kubeconfig {ADMIN_CONF}'",
+)
+# Without admin.conf the cluster is gone already (reset by hand, or the master recreated):
+# nothing of this minion is left in it to clean.
+_CLUSTER_GONE = f"[ -f {ADMIN_CONF} ] || {{ echo 'kube-v6: no cluster on the master, nothing to clean'; exit 0; }}"
+
+
+def join_token_description(node: HostPlan) -> str:
+    return f"kube-v6 join of {node.name}"
+
+
+def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+    """A bootstrap token made for this minion's join, when it joins (its stdout, a secret): it
+    lives `kubernetes.joinTokenTtl`. The delete removes every token of this minion by its
+    description, and prints none (it lists Secret names, which hold only the token's public id)."""
+    k8s = plan.kubeadm.kubernetes
+    description = join_token_description(node)
+    create = (
+        f'kubeadm token create --kubeconfig {ADMIN_CONF} --ttl {k8s.join_token_ttl} --description "{description}" '
+        "--usages signing,authentication --groups system:bootstrappers:kubeadm:default-node-token"
+    )
+    delete = (
+        _CLUSTER_GONE,
+        f"want=\"$(printf '%s' '{description}' | base64 | tr -d '\\n')\"",
+        "$K -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token "
+        "-o jsonpath='{range .items[*]}{.metadata.name} {.data.description}{\"\\n\"}{end}' | "
+        'while read -r name got; do [ "$got" != "$want" ] || $K -n kube-system delete secret "$name" >/dev/null; done',
+    )
+    return MasterScripts(
+        install_script((), (_ON_MASTER[0], create)),
+        install_script((), (*_ON_MASTER, *delete)),
+    )
+
+
+def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+    """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
+    the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
+    PodDisruptionBudgets, then delete the Node object; a drain that does not finish fails here and
+    leaves the node cordoned and joined."""
+    k8s = plan.kubeadm.kubernetes
+    n, timeout = node.name, k8s.drain_timeout
+    log = f"/var/log/kubev6-drain-{n}.log"
+    create = (
+        "i=0",
+        f'until $K get node {n} >/dev/null 2>&1; do i=$((i + 1)); [ "$i" -lt 150 ] || '
+        f"{{ echo 'kube-v6: node {n} did not register within 5 minutes of its join' >&2; exit 1; }}; sleep 2; done",
+        f"$K wait --for=condition=Ready node/{n} --timeout={k8s.timeouts.kubelet_health_check} >/dev/null",
+        f"$K uncordon {n} >/dev/null",
+        f"echo {n}",
+    )
+    delete = (
+        _CLUSTER_GONE,
+        f'if ! out="$($K get node {n} -o name 2>&1)"; then case "$out" in '
+        f"*NotFound*) echo 'kube-v6: node {n} is not registered'; exit 0;; "
+        f'*) echo "kube-v6: cannot read node {n} from the API server: $out" >&2; exit 1;; esac; fi',
+        f"$K drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={timeout} >{log} 2>&1 || {{ "
+        # A node whose kubelet is gone (its host reset or lost) never finishes its pods' shutdown:
+        # deleting the Node lets their controllers start them elsewhere. A live one stays.
+        f'ready="$($K get node {n} -o jsonpath=\'{{.status.conditions[?(@.type=="Ready")].status}}\')"; '
+        f'if [ "$ready" = True ]; then '
+        f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
+        f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
+        f"tail -n 20 {log} >&2; exit 1; fi; "
+        f"echo 'kube-v6: {n} is not Ready (its kubelet is gone): deleting its Node without a finished drain'; }}",
+        f"$K delete node {n} --wait=true >/dev/null",
+        f"rm -f {log}",
+        f"echo 'kube-v6: {n} drained and deleted'",
+    )
+    return MasterScripts(install_script((), (*_ON_MASTER, *create)), install_script((), (*_ON_MASTER, *delete)))

@@ -32,9 +32,14 @@ class Recorder(pulumi.runtime.Mocks):
     # name -> names of explicit depends_on, and name -> parent name (from ResourceOptions)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
     parents: dict[str, str | None] = field(default_factory=dict)
+    options: dict[str, pulumi.ResourceOptions] = field(default_factory=dict)  # name -> its ResourceOptions
+    # What a StackReference of the stack itself reads: the previous deployment's outputs.
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            outputs.update(outputs=self.stack_outputs, secretOutputNames=[])
         if args.typ == "command:remote:Command" or args.typ == "command:local:Command":
             outputs.setdefault("stdout", f"stdout-of-{args.name}")
             outputs.setdefault("stderr", "")
@@ -112,6 +117,8 @@ def run_program(
         recorder.depends_on[name] = [d._name for d in deps]
         parent = opts.parent if opts is not None else None
         recorder.parents[name] = parent._name if parent is not None else None
+        if opts is not None:
+            recorder.options[name] = opts
         real_init(self, t, name, *args, **kwargs)
 
     def program() -> None:

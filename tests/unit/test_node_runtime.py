@@ -190,3 +190,36 @@ def test_a_supervised_containerd_is_the_pinned_binary_not_whatever_is_on_path() 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     create = steps.packages_step(plan, plan.minions[0], CONTENT).create
     assert "supervise.sh start containerd /usr/local/bin/containerd --config" in create
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "starts"),
+    [
+        (False, None, False),  # before kubeadm: it would read a config written meanwhile, without flags
+        (False, 'KUBELET_KUBEADM_ARGS="--cgroup-root=/r"\n', False),  # init wrote the flags, not the config yet
+        (True, None, False),  # the config written, the flags not yet
+        (True, "", False),  # the flags file made but not yet written (seen on init)
+        (True, 'KUBELET_KUBEADM_ARGS="--cgroup-root=/r"\n', True),
+    ],
+)
+def test_the_kubelet_never_starts_without_kubeadms_flags(
+    tmp_path: Path, config: bool, flags: str | None, starts: bool
+) -> None:
+    lib = tmp_path / "var-lib-kubelet"
+    lib.mkdir()
+    if config:
+        (lib / "config.yaml").write_text("kind: KubeletConfiguration\n")
+    if flags is not None:
+        (lib / "kubeadm-flags.env").write_text(flags)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubelet").write_text('#!/bin/sh\necho "kubelet $*"\n')
+    (bin_dir / "kubelet").chmod(0o755)
+    script = node_install.kubelet_run_script().content.replace("/var/lib/kubelet", str(lib))
+    script = script.replace("/etc/default/kubelet", str(tmp_path / "no-defaults"))
+    done = subprocess.run(
+        ["sh", "-c", script], capture_output=True, text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    )
+    assert (done.returncode == 0) == starts, done
+    if starts and flags:
+        assert "--cgroup-root=/r" in done.stdout

@@ -55,7 +55,8 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
     if cfg.stages.install and cfg.kubernetes.artifacts == "mirror":
         gateway += 1  # the mirror's server (its files are CopyToRemote resources)
-    kubeadm = (3 + minions) if cfg.stages.kubeadm else 0  # init, CA hash, kubeconfig, joins
+    # init, CA hash, kubeconfig; per minion its token and its Node (on the master) and its join
+    kubeadm = (3 + 3 * minions) if cfg.stages.kubeadm else 0
     assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm
     assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}
     names = [r.name for r in rec.resources]
@@ -70,9 +71,10 @@ def test_resource_count_is_linear_in_nodes() -> None:
     for n in (2, 4, 7):  # 1 master + n-1 minions
         rec, _ = run_program("large", {"kubev6:nodes": nodes[:n]})
         counts[n] = len(rec.resources)
-    # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+join).
-    assert counts[4] - counts[2] == 2 * 7
-    assert counts[7] - counts[4] == 3 * 7
+    # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+token,
+    # +join, +node).
+    assert counts[4] - counts[2] == 2 * 9
+    assert counts[7] - counts[4] == 3 * 9
 
 
 def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:
@@ -87,10 +89,11 @@ def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() ->
         join = rec.named(f"kubeadm-{name}-join")
         stdin, secret = unwrap_secret(join.inputs["stdin"])
         assert secret, "the join's stdin holds the token: it must be a secret in state"
-        # The mocks answer each command with "stdout-of-<name>": stdin holds both values, in order.
-        assert stdin == "stdout-of-kubeadm-master-token\nstdout-of-kubeadm-master-ca-cert-hash\n"
+        # The mocks answer each command with "stdout-of-<name>": stdin holds the token made on the
+        # master for this join (not init's standing token) and the CA hash, in order.
+        assert stdin == f"stdout-of-kubeadm-{name}-token\nstdout-of-kubeadm-master-ca-cert-hash\n"
         script = str(join.inputs["create"])
-        assert "stdout-of-kubeadm-master" not in script and steps.TOKEN_PLACEHOLDER in script
+        assert "stdout-of-kubeadm-" not in script and steps.TOKEN_PLACEHOLDER in script
         assert {f"{name}-network", f"{name}-packages", f"{name}-cni"} <= rec.all_depends_on(join.name)
     assert rec.parents["kubeadm-master-ca-cert-hash"] == "kubeadm-master"
     assert "kubeadm-master-init" in rec.all_depends_on("kubeadm-master-ca-cert-hash")
@@ -196,3 +199,45 @@ def test_bad_config_declares_nothing() -> None:
     assert rec.resources == []
     good, _ = run_program("dev", recorder=Recorder())
     assert good.resources, "the recorder sees what a valid program declares"
+
+
+def test_each_minion_joins_with_its_own_token_made_on_the_master_after_init() -> None:
+    """Scale out: the token a join reads is made on the master for that join, after init, with
+    kubernetes.joinTokenTtl; no join reads init's token (which lives kubernetes.tokenTtl)."""
+    rec, _ = run_program("dev", {"kubev6:kubernetes": {"joinTokenTtl": "7m0s", "tokenTtl": "1h0m0s"}})
+    master_ssh = rec.named("kubeadm-master-init").inputs["connection"]
+    for name in ("kube-minion-1", "kube-minion-2"):
+        token = rec.named(f"kubeadm-{name}-token")
+        assert token.inputs["connection"] == master_ssh, "the token is made where admin.conf is"
+        assert "kubeadm token create" in token.inputs["create"] and "--ttl 7m0s" in token.inputs["create"]
+        assert f'--description "kube-v6 join of {name}"' in token.inputs["create"]
+        assert f"kube-v6 join of {name}" in token.inputs["delete"], "its delete removes it"
+        assert "kubeadm-master-init" in rec.all_depends_on(token.name)
+        assert {"stdout", "stderr"} <= set(rec.options[token.name].additional_secret_outputs or [])
+        assert token.inputs["logging"] == "none"
+    assert "ttl: 1h0m0s" in rec.named("kubeadm-master-init").inputs["create"]
+
+
+def test_the_node_is_drained_on_the_master_before_its_host_is_reset() -> None:
+    """Pulumi deletes dependents first: the Node's command (drain, delete Node) depends on the join
+    (whose delete is `kubeadm reset`), which depends on the token; replacing the token replaces the
+    join, replacing the join replaces the Node, both deleted before their replacement is made (the
+    engine's order is checked in tests/engine/test_replace_order.py)."""
+    rec, _ = run_program("dev", {"kubev6:kubernetes": {"drainTimeout": "42s"}})
+    master_ssh = rec.named("kubeadm-master-init").inputs["connection"]
+    for name in ("kube-minion-1", "kube-minion-2"):
+        token, join, node = (f"kubeadm-{name}-{part}" for part in ("token", "join", "node"))
+        membership = rec.named(node)
+        assert membership.inputs["connection"] == master_ssh
+        delete = membership.inputs["delete"]
+        assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=42s" in delete
+        assert delete.index("drain") < delete.index(f"delete node {name}")
+        assert "kubeadm reset" in rec.named(join).inputs["delete"]
+        assert join in rec.depends_on[node] and token not in rec.depends_on[node]
+        opts = {n: rec.options[n] for n in (token, join, node)}
+        assert opts[join].delete_before_replace and opts[node].delete_before_replace
+        assert not opts[token].delete_before_replace, "two dependents of one DBR are deleted in no fixed order"
+        assert [r._name for r in opts[join].replace_with or []] == [token]
+        assert [r._name for r in opts[node].replace_with or []] == [join]
+        assert opts[token].ignore_changes == ["create"], "a new joinTokenTtl is for the next join"
+        assert membership.inputs["update"] == f"echo {name}", "a new drain timeout must not uncordon"

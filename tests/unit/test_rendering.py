@@ -125,7 +125,11 @@ def test_routes_script_runs_what_it_shows(stack: str, tmp_path: Path) -> None:
         run_sh(script.content, "up", cwd=tmp_path, env=env)
         replaced: Counter[tuple[IPNetwork, IPAddress]] = Counter()
         for line in log.read_text().splitlines() if log.exists() else []:
-            m = re.fullmatch(r"-6 route replace (\S+) via (\S+) dev kv6test0 metric 1024", line)
+            if line == f"-6 route show dev kv6test0 proto {host_network.ROUTES_PROTO}":
+                continue  # the pruning of routes the table no longer has (none here)
+            m = re.fullmatch(
+                rf"-6 route replace (\S+) via (\S+) dev kv6test0 metric 1024 proto {host_network.ROUTES_PROTO}", line
+            )
             assert m, line
             replaced[IPNetwork(m[1]), IPAddress(m[2])] += 1
         assert replaced == expected, host.name
@@ -138,6 +142,30 @@ def test_routes_script_runs_what_it_shows(stack: str, tmp_path: Path) -> None:
             assert m, line
             deleted[IPNetwork(m[1]), IPAddress(m[2])] += 1
         assert deleted == expected, host.name
+
+
+def test_routes_up_drops_the_routes_of_a_removed_node_and_keeps_the_rest(tmp_path: Path) -> None:
+    """Scale in: a node's table lost the removed minion's pod /64; `up` deletes the kernel's route
+    to it (marked with routes.sh's protocol), keeps the table's own (also `default`, as `ip`
+    prints ::/0) and never touches a route of another protocol."""
+    plan = PLANS["lab-k8s"]
+    host = plan.master
+    table = {str(r.destination): str(r.via) for r in host.routes}
+    kernel = [f"{'default' if d == '::/0' else d} via {v} metric 1024 proto 76 pref medium" for d, v in table.items()]
+    kernel.append("fd6b:7638:177::/64 via fd6b:7638::177 metric 1024 proto 76 pref medium")  # removed node
+    kernel.append("fd6b:7638:178::/64 via fd6b:7638::178 metric 1024 proto static pref medium")  # not ours
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kernel").write_text("\n".join(line for line in kernel if "proto 76" in line) + "\n")
+    fake_ip = bin_dir / "ip"
+    fake_ip.write_text('#!/bin/sh\necho "$*" >> "$IP_LOG"\ncase "$*" in *"route show"*) cat "$KERNEL";; esac\n')
+    fake_ip.chmod(0o755)
+    log = tmp_path / "ip.log"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "IP_LOG": str(log), "KUBEV6_DEV": "kv6test0",
+           "KERNEL": str(bin_dir / "kernel")}  # fmt: skip
+    run_sh(host_network.routes_script(host, plan.cluster_interface).content, "up", cwd=tmp_path, env=env)
+    deleted = [line for line in log.read_text().splitlines() if " route del " in f" {line}"]
+    assert deleted == [f"-6 route del fd6b:7638:177::/64 dev kv6test0 proto {host_network.ROUTES_PROTO}"]
 
 
 # --- CNI -----------------------------------------------------------------------------------

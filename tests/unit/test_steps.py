@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from rendering.files import RenderedFile
 from rendering.steps import Step
 
@@ -37,3 +41,100 @@ def test_delete_deactivates_removes_then_cleans_up_and_tolerates_failures() -> N
 def test_a_step_with_nothing_to_undo() -> None:
     assert Step(activate=("true",)).delete == "set -u\n"
     assert Step(activate=("true",)).create == "set -eu\ntrue\n"
+
+
+def test_packages_delete_removes_the_registry_folders_it_made() -> None:
+    """A removed node's host returns to its snapshot: the hosts.toml folders go with their files."""
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import node_install, steps
+    from rendering.node_install import MIRROR_BINARIES, MirrorContent
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    content = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
+    step = steps.packages_step(plan, plan.minions[0], content)
+    certs = node_install.CONTAINERD_CERTS_DIR
+    made = {f.path.rsplit("/", 1)[0] for f in step.files if f.path.startswith(certs)}
+    assert made, "the mirror stack writes a hosts.toml per registry"
+    [rmdir] = [line for line in step.delete.splitlines() if line.startswith(f"rmdir {certs}")]
+    assert rmdir.split()[1:-3] == [*sorted(made, reverse=True), certs], rmdir
+    assert step.delete.index("rm -f") < step.delete.index(rmdir), "files first, then their folders"
+
+
+_FAKE_KUBECTL = """#!/bin/sh
+shift 2  # --kubeconfig <file>
+echo "$*" >> "$LOG"
+case "$1 $2" in
+  "get node")
+    case "$*" in
+      *jsonpath*) printf '%s' "$READY";;
+      *) [ "$FOUND" = 1 ] || { echo 'Error from server (NotFound): nodes "x" not found'; exit 1; }; echo node/x;;
+    esac;;
+  "drain "*) exit "$DRAIN_RC";;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("found", "drain_rc", "ready", "rc", "deleted"),
+    [
+        ("1", "0", "True", 0, True),  # drained: the Node is deleted
+        ("1", "1", "True", 1, False),  # a live node that did not drain in time: it stays, the delete fails
+        ("1", "1", "Unknown", 0, True),  # its kubelet is gone: nothing more can drain, the Node goes
+        ("0", "0", "", 0, False),  # not registered (any more): nothing to do
+    ],
+)
+def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
+    tmp_path: Path, found: str, drain_rc: str, ready: str, rc: int, deleted: bool
+) -> None:
+    import os
+    import subprocess
+
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import steps
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    name = plan.minions[0].name
+    admin = tmp_path / "admin.conf"
+    admin.write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text(_FAKE_KUBECTL)
+    (bin_dir / "kubectl").chmod(0o755)
+    script = steps.node_membership_scripts(plan, plan.minions[0]).delete
+    script = script.replace(steps.ADMIN_CONF, str(admin)).replace("/var/log/", f"{tmp_path}/")
+    log = tmp_path / "log"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "FOUND": found,
+           "DRAIN_RC": drain_rc, "READY": ready}  # fmt: skip
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == rc, done
+    calls = log.read_text().splitlines()
+    assert (f"delete node {name} --wait=true" in calls) == deleted, calls
+    if found == "1":
+        drain = next(c for c in calls if c.startswith("drain"))
+        assert "--ignore-daemonsets --delete-emptydir-data --timeout=5m0s" in drain
+        assert calls.index(drain) < len(calls) - (1 if deleted else 0)
+    if rc:
+        assert "stays cordoned and joined" in done.stderr and "drainTimeout" in done.stderr
+    admin.unlink()
+    log.unlink()
+    gone = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env)
+    assert gone.returncode == 0 and not log.exists(), "no cluster on the master: nothing to clean"
+
+
+def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
+    """The reset (a rejoin's delete) stopped the kubelet's supervisor; kubeadm then waited 4 minutes
+    for a kubelet nobody started (seen in test_day2's rejoin)."""
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import node_install, steps
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    start = f"{node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+    for create, kubeadm in (
+        (steps.kubeadm_join_step(plan, plan.minions[0]).create, "kubeadm join"),
+        (steps.kubeadm_init_step(plan).create, "kubeadm init"),
+    ):
+        assert start in create and create.index(start) < create.index(kubeadm), create
+    assert f"{node_install.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE
