@@ -4,33 +4,19 @@ its checks, a second `up` with no change, secrets, and `destroy` back to the hos
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from engine import EngineEnv, OpResult, engine_env
+from engine import OpResult
 from lab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
 from lab.engine_lab import NODE_CHECKS, EngineLab
 from lab.k8s_checks import run_k8s_checks
 from lab.snapshot import diff, host_snapshot
-from tests.engine.conftest import TIMINGS, engine_lab
+from tests.engine.conftest import TIMINGS
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 
 STACK = "lab-k8s"
 UP: dict[str, OpResult] = {}
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
-    return engine_env(tmp_path_factory.mktemp("k8s-engine-state"), passphrase=os.urandom(12).hex())
-
-
-@pytest.fixture(scope="module")
-def cluster(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
-    yield from engine_lab(STACK, env, tmp_path_factory.mktemp(STACK))
 
 
 def test_up_brings_up_the_cluster_and_the_workloads(cluster: EngineLab) -> None:

@@ -14,35 +14,24 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine import EngineEnv, EngineError, OpResult, engine_env
+from engine import EngineError, OpResult
 from lab.engine_lab import EngineLab
 from lab.k8s_checks import run_k8s_checks
 from lab.snapshot import diff, host_snapshot
 from planning import make_plan
 from planning.plan import ClusterPlan
-from tests.engine.conftest import TIMINGS, engine_lab
+from tests.engine.conftest import TIMINGS
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 
 STACK = "lab-k8s"
 ADDED = "kube-minion-2"  # nodes[2] of the stack file
 RESULTS: dict[str, OpResult] = {}
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
-    return engine_env(tmp_path_factory.mktemp("day2-engine-state"), passphrase=os.urandom(12).hex())
-
-
-@pytest.fixture(scope="module")
-def cluster(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
-    yield from engine_lab(STACK, env, tmp_path_factory.mktemp(STACK))
 
 
 def _without_added(plan: ClusterPlan) -> ClusterPlan:
