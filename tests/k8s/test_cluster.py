@@ -10,8 +10,8 @@ from engine import OpResult
 from lab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
 from lab.engine_lab import NODE_CHECKS, EngineLab
 from lab.k8s_checks import run_k8s_checks
-from lab.snapshot import diff, host_snapshot
 from tests.engine.conftest import TIMINGS
+from tests.k8s.conftest import destroy_to_snapshots
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 
@@ -82,13 +82,5 @@ def test_join_token_ca_hash_kubeconfig_and_key_are_in_no_state_or_log(cluster: E
 
 
 def test_destroy_resets_every_node_and_returns_the_hosts_to_their_state(cluster: EngineLab) -> None:
-    assert cluster.run is not None
-    done = cluster.run.destroy()
-    cluster.deployed = False
-    # "discard": the StackReference of the stack's own outputs (program/live_settings.py) is a read.
-    assert set(done.changes) - {"discard"} == {"delete"}, done.changes
-    differences = []
-    for name, before in cluster.before.items():  # type: ignore[attr-defined]
-        differences += [f"{name}: {d}" for d in diff(before, host_snapshot(cluster.lab.execs[name]))]
-    assert not differences, "\n".join(differences)
+    done = destroy_to_snapshots(cluster)
     TIMINGS.append(f"{STACK} up: {UP['first'].seconds:.1f}s, destroy: {done.seconds:.1f}s")

@@ -26,6 +26,7 @@ from lab.snapshot import diff, host_snapshot
 from planning import make_plan
 from planning.plan import ClusterPlan
 from tests.engine.conftest import TIMINGS
+from tests.k8s.conftest import destroy_to_snapshots
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 
@@ -214,13 +215,5 @@ def test_a_second_up_changes_nothing(cluster: EngineLab) -> None:
 
 
 def test_destroy_returns_every_host_to_its_snapshot(cluster: EngineLab) -> None:
-    assert cluster.run is not None
-    done = cluster.run.destroy()
-    cluster.deployed = False
-    # "discard": the StackReference of the stack's own outputs (program/live_settings.py) is a read.
-    assert set(done.changes) - {"discard"} == {"delete"}, done.changes
-    differences = []
-    for name, before in cluster.before.items():  # type: ignore[attr-defined]
-        differences += [f"{name}: {d}" for d in diff(before, host_snapshot(cluster.lab.execs[name]))]
-    assert not differences, "\n".join(differences)
+    done = destroy_to_snapshots(cluster)
     TIMINGS.append(f"{STACK} day 2: first up {RESULTS['first'].seconds:.1f}s, destroy {done.seconds:.1f}s")
