@@ -6,6 +6,11 @@
 # Idempotent: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The README's two commands may start at once in one clone: one installs, the other waits for it
+# (two unpacking the toolchain into .tools/ at the same time broke both; seen).
+mkdir -p .tools
+exec 9>.tools/install-deps.lock
+flock 9
 
 DEBS=(
   python3-venv iproute2 procps psmisc nftables iptables kmod
