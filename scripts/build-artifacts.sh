@@ -54,6 +54,12 @@ IMAGES="$OUT/images"
 WORK="$OUT/work"
 STAMPS="$OUT/.stamps"
 mkdir -p "$BIN" "$IMAGES" "$WORK" "$STAMPS"
+# One build at a time per cache (several clones and worktrees share it): a second waits here.
+exec 8>"$CACHE/.build.lock"
+if ! flock -n 8; then
+  echo "build-artifacts: another build holds $CACHE/.build.lock; waiting" >&2
+  flock 8
+fi
 NICE=(nice -n "${KUBEV6_NICE:-19}")
 
 T0=$(date +%s)
