@@ -174,7 +174,7 @@ def evaluate(template: str, minions: int) -> dict[str, Any]:
     timers = Timers()
     timers.time_gc()
     captured = instrument(timers)
-    from tests.unit.program_harness import run_program
+    from harness.commons.program_mocks import run_program
 
     overrides = scaled_overrides(template, minions)
     start = time.perf_counter()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.fake_artifacts import make_fake_artifacts
+from harness.commons.fake_artifacts import make_fake_artifacts
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,12 @@ import pytest
 
 import config_schemas.pulumi_config as pulumi_config
 from config_schemas.stack_files import load_stack_file
+from harness.commons.program_mocks import Declared, run_program
 from lab import node_config
 from lab.shell import CommandResult
 from planning.plan import ClusterPlan, HostPlan, make_plan
 from rendering import gateway
 from rendering.steps import host_steps
-from tests.unit.program_harness import Declared, run_program
 
 # The stacks the namespace lab runs (every command they declare is one of its steps).
 LAB_STACKS = ["lab", "lab-bind"]

@@ -10,8 +10,8 @@ import pulumi
 import pytest
 
 import config_schemas.pulumi_config as pulumi_config
+from harness.commons.program_mocks import Recorder, run_program, stack_config
 from planning.live_settings import FIXED, VERSION_KEY, refused_changes, version_change_problem
-from tests.unit.program_harness import Recorder, run_program, stack_config
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,10 @@ import pytest
 
 from config_schemas.stack_files import load_stack_file
 from config_schemas.versions import artifacts_dir
+from harness.commons.fake_artifacts import make_fake_artifacts
 from planning import make_plan
 from program.mirror_source import mirror_content, mirror_source
 from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES
-from tests.unit.fake_artifacts import make_fake_artifacts
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ import pytest
 
 import config_schemas.pulumi_config as pulumi_config
 from config_schemas.stack_files import load_stack_file, stack_names
+from harness.commons.program_mocks import Recorder, run_program
 from rendering import steps
-from tests.unit.program_harness import Recorder, run_program
 
 # A line of routes.sh's route table (`up` applies each with `ip -6 route replace`).
 ROUTE = re.compile(r"^(\S+) via (\S+) # ", re.M)

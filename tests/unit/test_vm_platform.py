@@ -13,7 +13,7 @@ import pytest
 import config_schemas.pulumi_config as pulumi_config
 from components.libvirt_infra import NO_DNS_XSLT, kernel_cmdline
 from config_schemas.stack_files import load_stack_file
-from tests.unit.program_harness import run_program
+from harness.commons.program_mocks import run_program
 from vmlab.figures import critical_path
 
 

@@ -1,4 +1,8 @@
-"""Runs the Pulumi program under mocks for one stack file and records what it declared."""
+"""Runs the Pulumi program under mocks for one stack file and records what it declared.
+
+Used by the unit tests and by `harness.commons.program_dump` (the proof that a refactoring changed
+nothing), which loads this file by path inside the tree it evaluates: it imports nothing of the
+repository, and `root` names the tree whose `__main__.py` and stack files are evaluated."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository holding this file
 
 
 @dataclass
@@ -77,8 +81,8 @@ class Recorder(pulumi.runtime.Mocks):
         return deps.union(*(self.descendants(d) for d in deps))
 
 
-def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
-    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+def stack_config(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
+    doc = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())
     config = dict(doc.get("config") or {})
     config.update(overrides or {})
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -96,6 +100,7 @@ def run_program(
     secret_keys: list[str] | None = None,
     preview: bool = False,
     recorder: Recorder | None = None,
+    root: Path = ROOT,
 ) -> tuple[Recorder, dict[str, Exported]]:
     """Evaluate __main__.py for `stack` under mocks and wait for every registration.
 
@@ -103,9 +108,9 @@ def run_program(
     """
     recorder = recorder if recorder is not None else Recorder()
     pulumi.runtime.set_mocks(recorder, project="kube-v6", stack=stack, preview=preview)
-    pulumi.runtime.set_all_config(stack_config(stack, overrides), secret_keys or [])
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    pulumi.runtime.set_all_config(stack_config(stack, overrides, root), secret_keys or [])
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
     exports: dict[str, Any] = {}
     real_export = pulumi.export
 
@@ -125,7 +130,7 @@ def run_program(
         pulumi.export = lambda name, value: exports.__setitem__(name, value)  # type: ignore[assignment]
         pulumi.Resource.__init__ = recording_init  # type: ignore[method-assign]
         try:
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")
+            runpy.run_path(str(root / "__main__.py"), run_name="__pulumi_program__")
         finally:
             pulumi.export = real_export
             pulumi.Resource.__init__ = real_init  # type: ignore[method-assign]

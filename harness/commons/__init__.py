@@ -1,0 +1,1 @@
+"""What every lab and benchmark shares; imports no lab."""
