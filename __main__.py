@@ -38,7 +38,7 @@ from rendering.workloads import render_workloads
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 # Resources, outputs and the SDK's tasks live until the program ends and make few garbage cycles,
 # yet the cyclic collector's full passes rescanned all of them: a fifth of a 500-minion evaluation
-# (benchmarks/scale_figures.py). Young objects are collected less often, old ones hardly ever.
+# (harness/benchmarks/scale_figures.py). Young objects are collected less often, old ones hardly ever.
 gc.set_threshold(50_000, 50, 100)
 
 loaded, configured_key = load_stack_config()  # every config error is reported here, before any resource

@@ -11,8 +11,8 @@ case "$action" in
   check|up)
     bash scripts/install-deps.sh
     bash scripts/build-artifacts.sh
-    exec .venv/bin/python -m lab "$action" --engine --stack "${STACK:-lab-k8s}"
+    exec .venv/bin/python -m harness.k8slab "$action" --stack "${STACK:-lab-k8s}"
     ;;
-  down) exec .venv/bin/python -m lab down --engine --stack "${STACK:-lab-k8s}" ;;
+  down) exec .venv/bin/python -m harness.k8slab down --stack "${STACK:-lab-k8s}" ;;
   *) echo "usage: $0 [check|up|down]" >&2; exit 2 ;;
 esac

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-exec .venv/bin/python -m lab check --engine --stack "${STACK:-lab}"
+exec .venv/bin/python -m harness.enginelab check --stack "${STACK:-lab}"

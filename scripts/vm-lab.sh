@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   up)
     bash scripts/install-deps.sh
-    exec .venv/bin/python -m vmlab up --check
+    exec .venv/bin/python -m harness.vmlab up --check
     ;;
-  check) exec .venv/bin/python -m vmlab check ;;
-  down) exec .venv/bin/python -m vmlab down ;;
+  check) exec .venv/bin/python -m harness.vmlab check ;;
+  down) exec .venv/bin/python -m harness.vmlab down ;;
   *) echo "usage: $0 up|check|down" >&2; exit 2 ;;
 esac

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import EngineEnv, EngineError, StackRun
-from lab.snapshot import diff, host_snapshot
-from tests.engine.conftest import engine_lab
+from harness.commons.engine import EngineEnv, EngineError, StackRun
+from harness.netlab.snapshot import diff, host_snapshot
+from tests.helpers.engine import engine_lab
 
 pytestmark = pytest.mark.engine
 

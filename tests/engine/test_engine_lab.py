@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from config_schemas.loading import parse_config
-from engine import EngineEnv
-from lab.engine_lab import EngineLab
-from lab.snapshot import diff, host_snapshot
+from harness.commons.engine import EngineEnv
+from harness.enginelab.engine_lab import EngineLab
+from harness.netlab.snapshot import diff, host_snapshot
 from planning.plan import ClusterPlan, make_plan
 from rendering import steps
-from tests.engine.conftest import engine_lab
+from tests.helpers.engine import engine_lab
 
 pytestmark = [pytest.mark.engine, pytest.mark.lab]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import EngineEnv, EngineError, StackRun
-from engine.workspace import POLICY_PACK
+from harness.commons.engine import EngineEnv, EngineError, StackRun
+from harness.commons.engine.workspace import POLICY_PACK
 
 pytestmark = pytest.mark.engine
 

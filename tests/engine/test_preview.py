@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from config_schemas.stack_files import load_stack_file, stack_names
-from engine import EngineEnv, EngineError, StackRun
-from engine.workspace import POLICY_PACK
-from lab.libvirtd import inventory, running_libvirtd
+from harness.commons.engine import EngineEnv, EngineError, StackRun
+from harness.commons.engine.workspace import POLICY_PACK
+from harness.commons.libvirtd import inventory, running_libvirtd
 
 pytestmark = pytest.mark.engine
 

@@ -18,7 +18,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi_command import local
 
-from engine import EngineEnv, engine_env
+from harness.commons.engine import EngineEnv, engine_env
 
 pytestmark = [pytest.mark.engine]
 

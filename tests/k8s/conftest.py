@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from config_schemas.versions import KUBERNETES_VERSION, artifacts_dir
-from engine import EngineEnv, OpResult, engine_env
-from lab.engine_lab import EngineLab
-from lab.snapshot import diff, host_snapshot
-from tests.engine.conftest import engine_lab
+from harness.commons.engine import EngineEnv, engine_env
+from harness.enginelab.engine_lab import EngineLab
+from tests.helpers.engine import engine_lab
 
 BUILD_HINT = "run `bash scripts/build-artifacts.sh` (or set KUBEV6_ARTIFACTS to where it wrote them)"
 
@@ -40,17 +39,3 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
 def cluster(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
     """The module's own `lab-k8s` hosts (not yet deployed), torn down after the module."""
     yield from engine_lab("lab-k8s", env, tmp_path_factory.mktemp("lab-k8s"))
-
-
-def destroy_to_snapshots(cluster: EngineLab) -> OpResult:
-    """`pulumi destroy` deletes everything, and every host is as its snapshot before `up` was."""
-    assert cluster.run is not None
-    done = cluster.run.destroy()
-    cluster.deployed = False
-    # "discard": the StackReference of the stack's own outputs (program/live_settings.py) is a read.
-    assert set(done.changes) - {"discard"} == {"delete"}, done.changes
-    differences = []
-    for name, before in cluster.before.items():  # type: ignore[attr-defined]
-        differences += [f"{name}: {d}" for d in diff(before, host_snapshot(cluster.lab.execs[name]))]
-    assert not differences, "\n".join(differences)
-    return done

@@ -4,9 +4,6 @@ platform, entrypoints, the files those entrypoints name)."""
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import subprocess
 import tarfile
 from pathlib import Path
@@ -19,6 +16,7 @@ from config_schemas.versions import KUBERNETES_VERSION
 from planning.plan import make_plan
 from rendering import kubeadm as kubeadm_render
 from rendering.files import RenderedFile
+from tests.helpers.artifacts import ENTRYPOINTS, read_archive
 
 pytestmark = pytest.mark.k8s
 
@@ -31,17 +29,6 @@ JOINS = [(stack, node.name) for stack in STACKS for node in PLANS[stack].minions
 # The image each archive holds, and where its entrypoint is: kubeadm's static pods run
 # command[0] by name from PATH, kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy, the
 # CoreDNS Deployment and containerd's sandbox rely on the image's entrypoint.
-ENTRYPOINTS = {
-    "kube-apiserver": ["/usr/local/bin/kube-apiserver"],
-    "kube-controller-manager": ["/usr/local/bin/kube-controller-manager"],
-    "kube-scheduler": ["/usr/local/bin/kube-scheduler"],
-    "kube-proxy": ["/usr/local/bin/kube-proxy"],
-    "etcd": ["/usr/local/bin/etcd"],
-    "coredns": ["/coredns"],
-    "pause": ["/pause"],
-    "agnhost": ["/agnhost"],
-    "busybox": None,
-}
 # Files an image must hold besides its entrypoint (what the manifests and checks call).
 ALSO = {
     "etcd": ["usr/local/bin/etcdctl", "usr/local/bin/etcdutl"],
@@ -113,22 +100,6 @@ def test_kubeadm_refuses_a_control_plane_older_than_its_minor_minus_one(kubeadm:
 
 
 # --- images ----------------------------------------------------------------------------------
-
-
-def read_archive(path: Path) -> tuple[list[str], dict[str, Any], dict[str, tarfile.TarInfo]]:
-    """RepoTags, the image config and the merged file tree of a docker archive."""
-    with tarfile.open(path) as archive:
-        [manifest] = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
-        config = json.load(archive.extractfile(manifest["Config"]))  # type: ignore[arg-type]
-        tree: dict[str, tarfile.TarInfo] = {}
-        for layer in manifest["Layers"]:
-            data = archive.extractfile(layer).read()  # type: ignore[union-attr]
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            with tarfile.open(fileobj=io.BytesIO(data)) as files:
-                for info in files:
-                    tree[info.name.rstrip("/").removeprefix("./")] = info
-    return manifest["RepoTags"], config, tree
 
 
 def resolve(tree: dict[str, tarfile.TarInfo], path: str) -> tarfile.TarInfo:

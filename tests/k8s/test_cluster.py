@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import OpResult
-from lab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
-from lab.engine_lab import NODE_CHECKS, EngineLab
-from lab.k8s_checks import run_k8s_checks
-from tests.engine.conftest import TIMINGS
-from tests.k8s.conftest import destroy_to_snapshots
+from harness.commons.engine import OpResult
+from harness.enginelab.engine_lab import NODE_CHECKS, EngineLab
+from harness.k8slab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
+from harness.k8slab.k8s_checks import run_k8s_checks
+from tests.helpers.engine import TIMINGS, destroy_to_snapshots
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 

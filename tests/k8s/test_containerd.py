@@ -26,7 +26,7 @@ from config_schemas.versions import (
 )
 from planning.plan import make_plan
 from rendering import node_install
-from tests.k8s.test_artifacts import ENTRYPOINTS, read_archive
+from tests.helpers.artifacts import ENTRYPOINTS, read_archive
 
 pytestmark = pytest.mark.k8s
 

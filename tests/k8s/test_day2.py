@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 
-from engine import EngineError, OpResult
-from lab.engine_lab import EngineLab
-from lab.k8s_checks import run_k8s_checks
-from lab.snapshot import diff, host_snapshot
+from harness.commons.engine import EngineError, OpResult
+from harness.enginelab.engine_lab import EngineLab
+from harness.k8slab.k8s_checks import run_k8s_checks
+from harness.netlab.snapshot import diff, host_snapshot
 from planning import make_plan
 from planning.plan import ClusterPlan
-from tests.engine.conftest import TIMINGS
-from tests.k8s.conftest import destroy_to_snapshots
+from tests.helpers.engine import TIMINGS, destroy_to_snapshots
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.session import Lab, lab_session
+from harness.netlab.session import Lab, lab_session
 
 TIMINGS: list[str] = []
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from config_schemas.stack_files import load_stack_file
-from lab.session import lab_session
+from harness.netlab.session import lab_session
 from planning.plan import make_plan
 
 pytestmark = pytest.mark.lab

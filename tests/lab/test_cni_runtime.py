@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.cni_runtime import Attachment, CniError, CniRuntime
-from lab.instance import current_instance
-from lab.shell import HostExec, run
-from lab.state import delete_namespace
+from harness.commons.shell import HostExec, run
+from harness.netlab.cni_runtime import Attachment, CniError, CniRuntime
+from harness.netlab.instance import current_instance
+from harness.netlab.state import delete_namespace
 
 pytestmark = pytest.mark.lab
 NS = f"kv6{current_instance()}x-cni"  # this test run's own name (tests/conftest.py)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.checks import ALL_CHECKS
-from lab.session import Lab
+from harness.netlab.checks import ALL_CHECKS
+from harness.netlab.session import Lab
 
 pytestmark = pytest.mark.lab
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.pods import attachment, node_runtime
-from lab.session import Lab
+from harness.netlab.pods import attachment, node_runtime
+from harness.netlab.session import Lab
 
 pytestmark = pytest.mark.lab
 

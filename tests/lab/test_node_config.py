@@ -7,11 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from config_schemas.stack_files import load_stack_file
-from lab.instance import current_instance
-from lab.node_config import HostReport, apply_kernel, netns_etc_path, prepare_host, run_step, unconfigure_host
-from lab.shell import CommandFailed, run
-from lab.snapshot import diff, host_snapshot
-from lab.state import LabState, release_mountpoints, teardown_prefix
+from harness.commons.shell import CommandFailed, run
+from harness.netlab.instance import current_instance
+from harness.netlab.node_config import (
+    HostReport,
+    apply_kernel,
+    netns_etc_path,
+    prepare_host,
+    run_step,
+    unconfigure_host,
+)
+from harness.netlab.snapshot import diff, host_snapshot
+from harness.netlab.state import LabState, release_mountpoints, teardown_prefix
 from planning.plan import make_plan
 from rendering.cni import CONFLIST_PATH
 from rendering.files import RenderedFile

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.checks import probe
-from lab.instance import INSTANCE_ENV, current_instance
-from lab.session import Lab, lab_session
-from lab.shell import HostExec
+from harness.commons.shell import HostExec
+from harness.netlab.checks import probe
+from harness.netlab.instance import INSTANCE_ENV, current_instance
+from harness.netlab.session import Lab, lab_session
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_two_labs_of_one_stack_run_side_by_side_each_with_its_root_access() -> N
     """The scripts/k8s-lab.sh up + tests case: a lab of `lab` left running, this run's beside it."""
     other = Lab("lab", instance=other_instance())
     env = {**os.environ, INSTANCE_ENV: other.instance}
-    lab_cmd = [sys.executable, "-m", "lab"]
+    lab_cmd = [sys.executable, "-m", "harness.netlab"]
     up = subprocess.run([*lab_cmd, "up", "--root-access", "--stack", "lab"], cwd=ROOT, env=env, capture_output=True)
     try:
         assert up.returncode == 0, up.stderr

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.preflight import LabRefused
-from lab.session import Lab, lab_session
-from lab.state import STATE_ROOT, cleanup_stale, list_namespaces, pid_namespace
+from harness.netlab.preflight import LabRefused
+from harness.netlab.session import Lab, lab_session
+from harness.netlab.state import STATE_ROOT, cleanup_stale, list_namespaces, pid_namespace
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_sigterm_removes_everything() -> None:
     code = textwrap.dedent(
         """
         import time
-        from lab.session import lab_session
+        from harness.netlab.session import lab_session
         with lab_session("lab"):
             print("READY", flush=True)
             time.sleep(120)
@@ -102,7 +102,7 @@ def test_sigterm_removes_everything() -> None:
 HOLDING = textwrap.dedent(
     """
     import time
-    from lab.session import lab_session
+    from harness.netlab.session import lab_session
     with lab_session("lab"):
         print("READY", flush=True)
         time.sleep(120)
@@ -137,28 +137,35 @@ def test_cleanup_stale_after_a_killed_run() -> None:
 
 
 def test_a_lab_left_running_by_up_stays_until_down() -> None:
-    """`python -m lab up` leaves the lab running: not stale; a start is refused; `down` removes it."""
-    up = subprocess.run([sys.executable, "-m", "lab", "up", "--stack", "lab"], cwd=ROOT, capture_output=True, text=True)
+    """`python -m harness.netlab up` leaves the lab running: not stale; a start is refused; `down` removes it."""
+    up = subprocess.run(
+        [sys.executable, "-m", "harness.netlab", "up", "--stack", "lab"], cwd=ROOT, capture_output=True, text=True
+    )
     try:
         assert up.returncode == 0, up.stderr
         namespaces = list_namespaces(PREFIX + "-")
         assert cleanup_stale(only=PREFIX) == []
         again = subprocess.run(
-            [sys.executable, "-m", "lab", "check", "--stack", "lab"], cwd=ROOT, capture_output=True, text=True
+            [sys.executable, "-m", "harness.netlab", "check", "--stack", "lab"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         assert again.returncode == 2, again.stderr
         assert f"lab {PREFIX} (stack lab) is running, left running by pid" in again.stderr
-        assert "python -m lab down --stack lab` removes it" in again.stderr and "--replace" in again.stderr
+        assert "python -m harness.netlab down --stack lab` removes it" in again.stderr and "--replace" in again.stderr
         assert list_namespaces(PREFIX + "-") == namespaces
         running = subprocess.run(
-            [sys.executable, "-m", "lab", "check", "--running", "--only", "no_ipv4", "--stack", "lab"],
+            [sys.executable, "-m", "harness.netlab", "check", "--running", "--only", "no_ipv4", "--stack", "lab"],
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
         assert running.returncode == 0, running.stdout + running.stderr
     finally:
-        down = subprocess.run([sys.executable, "-m", "lab", "down", "--stack", "lab"], cwd=ROOT, capture_output=True)
+        down = subprocess.run(
+            [sys.executable, "-m", "harness.netlab", "down", "--stack", "lab"], cwd=ROOT, capture_output=True
+        )
     assert down.returncode == 0, down.stderr
     assert_nothing_left()
 

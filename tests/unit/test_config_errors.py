@@ -5,10 +5,8 @@ Each case starts from the dev stack's raw config (the seed topology) and changes
 
 from __future__ import annotations
 
-import copy
 import re
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,45 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netaddr import IPNetwork
 
-from config_schemas import ConfigError, Problem, parse_config
-from config_schemas.stack_files import raw_stack_config
+from config_schemas import ConfigError, parse_config
 from config_schemas.topology_checks import HostRoute
-
-Raw = dict[str, Any]
-Mutation = Callable[[Raw], object]
-
-DEV = raw_stack_config("dev")
-
-
-def dev() -> Raw:
-    return copy.deepcopy(DEV)
-
-
-def refused(raw: Raw, host_routes: list[HostRoute] | None = None) -> list[Problem]:
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, host_routes or [])
-    return info.value.problems
-
-
-def setter(*path: str | int, value: object) -> Mutation:
-    def mutate(raw: Raw) -> None:
-        target: Any = raw
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = value
-
-    return mutate
-
-
-def remover(*path: str | int) -> Mutation:
-    def mutate(raw: Raw) -> None:
-        target: Any = raw
-        for part in path[:-1]:
-            target = target[part]
-        del target[path[-1]]
-
-    return mutate
-
+from tests.helpers.config_errors import DEV, Mutation, assert_refused_naming, dev, refused, remover, setter
 
 PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -267,17 +229,6 @@ ERROR_CASES: list[tuple[str, Mutation, str, str]] = [
 def test_mistake_is_refused_with_key_and_reason(mutate: Mutation, key: str, reason: str) -> None:
     problems = assert_refused_naming(mutate, key, reason)
     assert all(p.severity == "error" for p in problems)
-
-
-def assert_refused_naming(mutate: Mutation, key: str, reason: str) -> list[Problem]:
-    """The dev stack changed by `mutate` is refused with a problem on `key` whose message matches `reason`."""
-    raw = dev()
-    mutate(raw)
-    problems = refused(raw)
-    matching = [p for p in problems if p.key == key]
-    assert matching, f"no problem for {key}; got {[str(p) for p in problems]}"
-    assert any(re.search(reason, p.message) for p in matching), [str(p) for p in matching]
-    return problems
 
 
 def test_dev_stack_itself_is_accepted() -> None:

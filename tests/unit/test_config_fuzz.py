@@ -29,8 +29,7 @@ from config_schemas.stack_files import raw_stack_config, stack_names
 from planning.plan import ClusterPlan, make_plan
 from rendering import cloud_init, steps
 from rendering.node_install import MIRROR_BINARIES, MirrorContent
-from tests.unit.test_planner_properties import cluster_configs
-from tests.unit.test_readme import _models, config_keys
+from tests.helpers.configs import _models, cluster_configs, config_keys
 
 Raw = dict[str, Any]
 STACKS = {name: raw_stack_config(name) for name in stack_names()}

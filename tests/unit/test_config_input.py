@@ -8,7 +8,7 @@ import pytest
 
 from config_schemas import parse_config
 from config_schemas.model import DEFAULT_KUBERNETES_VERSION
-from tests.unit.test_config_errors import Mutation, assert_refused_naming, dev, refused, remover, setter
+from tests.helpers.config_errors import Mutation, assert_refused_naming, dev, refused, remover, setter
 
 # Strings that would break out of the file they are copied into (quotes, newlines, shell).
 INJECTIONS = ['a"b', "a\nb", "a'b", "a b", "$(reboot)", "a`id`", "a;b", "a\\b", "a}b"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.conformance import SIG_NETWORK, SKIPS_FILE, Skip, SuiteRun, ginkgo_argv, read_junit, read_skips
+from harness.k8slab.conformance import SIG_NETWORK, SKIPS_FILE, Skip, SuiteRun, ginkgo_argv, read_junit, read_skips
 
 JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
 <testsuites><testsuite name="Kubernetes e2e suite" tests="5">
@@ -78,7 +78,7 @@ def test_the_summary_counts_each_conformance_test_once_as_it_ran(tmp_path: Path)
     assert (summary.count("passed"), summary.count("failed"), summary.count("skipped")) == (2, 1, 1)
     report = summary.report()
     assert "FAILED  [sig-network] DNS" in report and "timed out waiting" in report
-    assert "lab/conformance-skips.txt: no storage here" in report
+    assert "harness/k8slab/conformance-skips.txt: no storage here" in report
     assert report.index("80.0 s") < report.index("12.5 s")  # slowest first
     network = read_junit([tmp_path / "junit_parallel.xml"], focus=SIG_NETWORK)
     assert {c.name for c in network.cases} == {n for n in (c.name for c in summary.cases) if "[sig-network]" in n}

@@ -1,4 +1,4 @@
-"""`python -m lab`: a refusal or an interruption is one clear line and a conventional exit code,
+"""`python -m harness.netlab`: a refusal or an interruption is one clear line and a conventional exit code,
 never a traceback, and a refused stack touches nothing on the machine.
 
 These are unit tests: nothing here creates a namespace. `machine_guard` makes any command, kill
@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-import lab.__main__ as cli
+import harness.netlab.__main__ as cli
 from config_schemas.stack_files import stack_names
+from harness.netlab import session as netlab_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,7 @@ def one_line(err: str) -> str:
     assert "Traceback" not in err
     lines = err.strip("\n").splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("python -m lab: "), err
+    assert lines[0].startswith("python -m harness.netlab: "), err
     return lines[0]
 
 
@@ -93,7 +94,7 @@ def test_a_stack_with_config_problems_is_refused_in_one_line(
 
 
 def test_every_runnable_stack_passes_the_refusals() -> None:
-    from lab.preflight import lab_plan
+    from harness.netlab.preflight import lab_plan
 
     for stack in ("lab", "lab-bind"):
         assert lab_plan(stack).config.gateway.nat64.engine == "tayga"
@@ -104,13 +105,12 @@ def test_every_runnable_stack_passes_the_refusals() -> None:
 def test_ctrl_c_is_one_line_and_exit_130(
     machine_guard: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
-    import lab.session
 
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lab.session.Lab, "up", interrupted)
-    monkeypatch.setattr(lab.session.Lab, "down", lambda self: [])
+    monkeypatch.setattr(netlab_session.Lab, "up", interrupted)
+    monkeypatch.setattr(netlab_session.Lab, "down", lambda self: [])
     try:
         code = cli.main([*command, "--stack", "lab"])
     except KeyboardInterrupt:
@@ -135,7 +135,7 @@ def test_sigint_of_the_real_process_exits_130_without_a_traceback() -> None:
     code = textwrap.dedent(
         """
         import contextlib, os, sys, time
-        import lab.__main__ as cli
+        import harness.netlab.__main__ as cli
 
         @contextlib.contextmanager
         def waiting(*args, **kwargs):

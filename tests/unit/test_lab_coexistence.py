@@ -18,20 +18,20 @@ from typing import Any
 import netaddr
 import pytest
 
-import lab.__main__ as cli
-import lab.session
-import lab.state
+import harness.netlab.__main__ as cli
 from config_schemas.stack_files import load_stack_file
-from lab.naming import LabNames
-from lab.preflight import LabRefused
-from lab.session import Lab, lab_session
+from harness.netlab import session as netlab_session
+from harness.netlab import state as netlab_state
+from harness.netlab.naming import LabNames
+from harness.netlab.preflight import LabRefused
+from harness.netlab.session import Lab, lab_session
 from planning.plan import make_plan
 
 LAB_STACKS = ["lab", "lab-bind", "lab-k8s"]
 
 
 def operators(stack: str) -> tuple[LabNames, Any]:
-    """The names and plan of the stack's own lab, as `python -m lab` and scripts/k8s-lab.sh run it."""
+    """The names and plan of the stack's own lab, as `python -m harness.netlab` and scripts/k8s-lab.sh run it."""
     plan = make_plan(load_stack_file(stack).cluster)
     return LabNames.for_plan(stack, plan), plan
 
@@ -42,7 +42,7 @@ def test_the_tests_lab_shares_no_name_or_route_with_the_stacks_own(stack: str) -
     ours = Lab(stack, log=lambda m: None)
     assert ours.names.prefix != names.prefix
     assert not ours.names.prefix.startswith(names.prefix + "-") and not names.prefix.startswith(ours.names.prefix)
-    assert ours.state.dir != lab.state.LabState(names.prefix).dir
+    assert ours.state.dir != netlab_state.LabState(names.prefix).dir
     assert {ours.names.host_ns(h) for h in ours.plan.hosts}.isdisjoint({names.host_ns(h) for h in plan.hosts})
     # The root namespace: the veth and the node prefix routed over it.
     assert ours.plan.config.network.local_bridge != plan.config.network.local_bridge
@@ -78,12 +78,12 @@ class TopologyStarted(Exception):
 @pytest.fixture
 def machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Machine]:
     m = Machine()
-    monkeypatch.setattr(lab.state, "STATE_ROOT", tmp_path / "run-kv6lab")
+    monkeypatch.setattr(netlab_state, "STATE_ROOT", tmp_path / "run-kv6lab")
     monkeypatch.setattr(
-        lab.state, "list_namespaces", lambda prefix="kv6": [n for n in m.namespaces if n.startswith(prefix)]
+        netlab_state, "list_namespaces", lambda prefix="kv6": [n for n in m.namespaces if n.startswith(prefix)]
     )
-    monkeypatch.setattr(lab.state, "namespace_pids", lambda ns: m.namespaces.get(ns, []))
-    monkeypatch.setattr(lab.session, "list_namespaces", lab.state.list_namespaces)
+    monkeypatch.setattr(netlab_state, "namespace_pids", lambda ns: m.namespaces.get(ns, []))
+    monkeypatch.setattr(netlab_session, "list_namespaces", netlab_state.list_namespaces)
 
     def teardown(prefix: str) -> None:
         m.torn_down.append(prefix)
@@ -94,13 +94,13 @@ def machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Machine
         raise TopologyStarted
 
     # Never the real machine: other people's labs run here.
-    monkeypatch.setattr(lab.state, "NETNS_ETC", tmp_path / "etc-netns")
-    for module in (lab.session, lab.state):
+    monkeypatch.setattr(netlab_state, "NETNS_ETC", tmp_path / "etc-netns")
+    for module in (netlab_session, netlab_state):
         monkeypatch.setattr(module, "teardown_prefix", teardown)
         monkeypatch.setattr(module, "release_mountpoints", lambda: None)
-    monkeypatch.setattr(lab.session.Topology, "up", topology_up)
-    monkeypatch.setattr(lab.session.node_config, "unconfigure_host", lambda *a: ([], []))
-    monkeypatch.setattr(lab.session.node_config, "host_exec", lambda *a: None)
+    monkeypatch.setattr(netlab_session.Topology, "up", topology_up)
+    monkeypatch.setattr(netlab_session.node_config, "unconfigure_host", lambda *a: ([], []))
+    monkeypatch.setattr(netlab_session.node_config, "host_exec", lambda *a: None)
     yield m
 
 
@@ -138,7 +138,7 @@ def owner_record(stack: str, pid: int, start: str | None, detached: bool = False
     first = Lab(stack, log=lambda m: None)
     first.state.create()
     first.state.write_owner(
-        lab.state.Owner(pid, start or "", stack, "python -m lab up", first.down_command(), detached)
+        netlab_state.Owner(pid, start or "", stack, "python -m harness.netlab up", first.down_command(), detached)
     )
 
 
@@ -154,12 +154,12 @@ def live_process() -> Iterator[int]:
 
 def test_a_lab_whose_owner_runs_is_alive_and_named(machine: Machine, live_process: int) -> None:
     prefix = running_lab_of("lab-k8s", machine, live_process)
-    owner_record("lab-k8s", live_process, lab.state.process_start(live_process))
+    owner_record("lab-k8s", live_process, netlab_state.process_start(live_process))
     with pytest.raises(LabRefused) as err:
         Lab("lab-k8s", log=lambda m: None).up_infrastructure()
     message = str(err.value)
-    assert f"lab {prefix} (stack lab-k8s) is running, run by pid {live_process} python -m lab up" in message
-    assert "python -m lab down --stack lab-k8s` removes it" in message and "--replace" in message
+    assert f"lab {prefix} (stack lab-k8s) is running, run by pid {live_process} python -m harness.netlab up" in message
+    assert "python -m harness.netlab down --stack lab-k8s` removes it" in message and "--replace" in message
     assert machine.torn_down == []
 
 
@@ -168,7 +168,7 @@ def test_a_lab_left_running_by_up_is_alive_after_its_process_ended(machine: Mach
     owner_record("lab", 999_999_999, "1", detached=True)  # that `up` has ended
     with pytest.raises(LabRefused, match="left running by pid 999999999"):
         Lab("lab", log=lambda m: None).up_infrastructure()
-    assert lab.state.cleanup_stale() == []  # not stale either
+    assert netlab_state.cleanup_stale() == []  # not stale either
     assert machine.torn_down == []
     # `down` is how it goes: it adopts the lab and removes it.
     down = Lab("lab", log=lambda m: None)
@@ -180,7 +180,7 @@ def test_a_lab_left_running_by_up_is_alive_after_its_process_ended(machine: Mach
 def test_a_lab_whose_owner_died_is_stale(machine: Machine, live_process: int) -> None:
     prefix = running_lab_of("lab", machine, live_process)  # its daemons survived the owner
     owner_record("lab", live_process, "1")  # the pid is alive but is another process (recycled)
-    assert lab.state.running_lab(prefix) is None
+    assert netlab_state.running_lab(prefix) is None
     with pytest.raises(TopologyStarted):
         Lab("lab", log=lambda m: None).up_infrastructure()
     assert machine.torn_down == [prefix]
@@ -188,7 +188,7 @@ def test_a_lab_whose_owner_died_is_stale(machine: Machine, live_process: int) ->
 
 def test_down_is_refused_while_another_process_runs_the_lab(machine: Machine, live_process: int) -> None:
     running_lab_of("lab", machine, live_process)
-    owner_record("lab", live_process, lab.state.process_start(live_process))
+    owner_record("lab", live_process, netlab_state.process_start(live_process))
     with pytest.raises(LabRefused, match="is running"):
         Lab("lab", log=lambda m: None).adopt()
     assert machine.torn_down == []
@@ -202,5 +202,5 @@ def test_the_cli_refusal_is_one_line_and_exit_2(
     assert cli.main(["up", "--stack", "lab"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert err.startswith(f"python -m lab: lab {prefix} ") and "--replace" in err
+    assert err.startswith(f"python -m harness.netlab: lab {prefix} ") and "--replace" in err
     assert machine.torn_down == []

@@ -13,8 +13,8 @@ import pytest
 import config_schemas.pulumi_config as pulumi_config
 from config_schemas.stack_files import load_stack_file
 from harness.commons.program_mocks import Declared, run_program
-from lab import node_config
-from lab.shell import CommandResult
+from harness.commons.shell import CommandResult
+from harness.netlab import node_config
 from planning.plan import ClusterPlan, HostPlan, make_plan
 from rendering import gateway
 from rendering.steps import host_steps

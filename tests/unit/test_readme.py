@@ -4,35 +4,14 @@ and CI runs its test command."""
 from __future__ import annotations
 
 import re
-import typing
 from pathlib import Path
-
-from pydantic import BaseModel
 
 from config_schemas.model import ClusterConfig
 from config_schemas.reference import BEGIN, END, REGENERATE, render, section_of
+from tests.helpers.configs import config_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-
-
-def config_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
-    keys: set[str] = set()
-    for name, field in model.model_fields.items():
-        key = prefix + (field.alias or name)
-        nested = _models(field.annotation)
-        if not nested:
-            keys.add(key)
-        for sub in nested:
-            is_list = typing.get_origin(field.annotation) is list
-            keys |= config_keys(sub, key + ("[]." if is_list else "."))
-    return keys
-
-
-def _models(annotation: object) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
 
 
 def test_config_reference_lists_every_key_and_nothing_else() -> None:
@@ -59,7 +38,10 @@ def test_ci_runs_the_readme_test_command() -> None:
 # --- the docs cite only what exists, and quote no one-off measurement as fact ----------------
 
 # Docs a new user reads: the READMEs and the comments of the stack files.
-DOCS = {p.relative_to(ROOT).as_posix(): p.read_text() for p in [*ROOT.glob("*.md"), *ROOT.glob("*/*.md")]}
+DOCS = {
+    p.relative_to(ROOT).as_posix(): p.read_text()
+    for p in [*ROOT.glob("*.md"), *ROOT.glob("*/*.md"), *ROOT.glob("harness/*/*.md")]
+}
 DOCS |= {p.name: p.read_text() for p in ROOT.glob("Pulumi.*.yaml")}
 STACK_CITATION = [
     re.compile(r"((?:`[\w-]+`(?:,| or| and)? )+)stacks?\b"),  # "the `lab` stack", "`vmlab` or `lab` stack"
@@ -90,7 +72,7 @@ def test_stack_citations_are_found() -> None:
 
 def test_docs_cite_only_files_that_exist() -> None:
     for name, text in DOCS.items():
-        for path in re.findall(r"\b((?:scripts|benchmarks|lab|tests|rendering|components)/[\w./-]*\w)", text):
+        for path in re.findall(r"\b((?:scripts|harness|tests|rendering|components)/[\w./-]*\w)", text):
             assert (ROOT / path).exists() or (ROOT / name).parent.joinpath(path).exists(), f"{name} cites {path}"
 
 
@@ -98,7 +80,7 @@ def test_readme_points_to_the_benchmark_instead_of_quoting_one_run() -> None:
     """Throughput varies with the machine's load (a busy machine measured pod-to-pod at 0.79 of
     node-to-node where the README said 0.89): the README must not state one run's figures."""
     assert not re.search(r"\d\s*[GM]bit/s|\b0\.\d+ of\b", README), "README quotes throughput figures"
-    assert "benchmarks/lab_throughput.py" in README
+    assert "harness/benchmarks/lab_throughput.py" in README
 
 
 # --- the layout tables list what is there, and figures say where they miss their targets --------
@@ -116,13 +98,20 @@ def test_the_tests_row_lists_every_test_folder() -> None:
 
 
 def test_the_benchmarks_row_lists_every_benchmark() -> None:
-    row = layout_row("benchmarks")
-    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "__init__.py")
+    row = layout_row("harness/benchmarks")
+    scripts = sorted(p.name for p in (ROOT / "harness" / "benchmarks").glob("*.py") if p.name != "__init__.py")
     assert [s for s in scripts if f"`{s}`" not in row] == [], row
 
 
+def test_the_layout_table_has_a_row_per_harness_package() -> None:
+    packages = sorted(p.parent.name for p in (ROOT / "harness").glob("*/__init__.py"))
+    assert {"commons", "netlab", "enginelab", "k8slab", "vmlab", "benchmarks"} <= set(packages)
+    for name in packages:
+        layout_row(f"harness/{name}")
+
+
 def test_the_scale_table_says_which_of_its_targets_it_misses() -> None:
-    from benchmarks.scale_figures import TARGETS
+    from harness.benchmarks.scale_figures import TARGETS
 
     section = README.split("## Scale", 1)[1].split("\n## ", 1)[0]
     rows = {int(m[0]): m[1:] for m in re.findall(r"^\| (\d+) \|.*\| ([\d.-]+) s \| (\d+) MB \|$", section, re.M)}

@@ -28,7 +28,7 @@ from config_schemas.stack_files import load_stack_file, raw_stack_config, stack_
 from planning.plan import ClusterPlan, HostPlan, make_plan
 from rendering import cloud_init, cni, gateway, host_network, kubeadm
 from rendering.files import HEREDOC_END, RenderedFile, install_script
-from tests.unit.test_planner_properties import Generated, cluster_configs
+from tests.helpers.configs import Generated, cluster_configs
 
 STACKS = stack_names()
 PLANS = {stack: make_plan(load_stack_file(stack).cluster) for stack in STACKS}

@@ -14,7 +14,7 @@ import config_schemas.pulumi_config as pulumi_config
 from components.libvirt_infra import NO_DNS_XSLT, kernel_cmdline
 from config_schemas.stack_files import load_stack_file
 from harness.commons.program_mocks import run_program
-from vmlab.figures import critical_path
+from harness.vmlab.figures import critical_path
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.workspace import POLICY_PACK
+from harness.commons.engine.workspace import POLICY_PACK
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "preview.yml"

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine import OpResult
-from lab import libvirtd
-from vmlab import checks
-from vmlab.session import VmLab
+from harness.commons import libvirtd
+from harness.commons.engine import OpResult
+from harness.vmlab import checks
+from harness.vmlab.session import VmLab
 
 pytestmark = pytest.mark.vm
 
@@ -39,7 +39,7 @@ def running() -> Iterator[Running]:
         pytest.skip("the VM lab needs root")
     lab = VmLab(log=lambda _: None)
     if lab.state.load().get("deployed"):
-        pytest.skip("a VM lab is up already (`python -m vmlab down` first)")
+        pytest.skip("a VM lab is up already (`python -m harness.vmlab down` first)")
     try:
         result, _ = lab.up()
         yield Running(lab, result)
