@@ -98,11 +98,11 @@ def _run(args: argparse.Namespace, configurator: Configurator | None) -> int:
 
     # Before anything on the machine is touched: a stack the lab cannot run is refused here.
     lab_plan(args.stack)
+    refused = configurator.refuse(args.stack) if configurator is not None else None
+    if refused:
+        raise LabRefused(refused)
     _need_root()
     if configurator is not None:
-        refused = configurator.refuse(args.stack)
-        if refused:
-            raise LabRefused(refused)
         if args.command == "check":
             return configurator.check(args.stack, args.only, args.replace)
         if args.command == "up":

@@ -169,3 +169,19 @@ def test_sigint_of_the_real_process_exits_130_without_a_traceback() -> None:
             proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in one_line(err)
+
+
+def test_the_engine_and_kubernetes_labs_keep_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m harness.enginelab` is the old `python -m lab --engine`; a Kubernetes stack is the
+    Kubernetes lab's, refused before anything on the machine is touched; both parse the old options."""
+    import harness.enginelab.__main__ as engine_cli
+    import harness.k8slab.__main__ as k8s_cli
+
+    assert engine_cli.main(["check", "--stack", "lab-k8s"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m harness.enginelab: stack lab-k8s runs Kubernetes: `python -m harness.k8slab`"), err
+    for cli_main, prog in ((engine_cli.main, "harness.enginelab"), (k8s_cli.main, "harness.k8slab")):
+        with pytest.raises(SystemExit) as usage:
+            cli_main(["check", "--engine"])
+        assert usage.value.code == 2
+        assert f"usage: python -m {prog}" in capsys.readouterr().err
