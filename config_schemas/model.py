@@ -417,8 +417,8 @@ class KubeProxyConfig(Strict):
     mode: Literal["iptables", "ipvs", "nftables"] = Field(
         "iptables",
         description="kube-proxy's backend: `iptables`, `nftables` (needs nf_tables in the nodes' kernels) or "
-        "`ipvs` (needs the kernel's IPVS, `ip_vs` and its schedulers; the network step fails on a node whose "
-        "kernel has none, naming this key).",
+        "`ipvs` (needs the kernel's IPVS, `ip_vs` and its schedulers: a preflight step on each node fails before "
+        "kubeadm runs where the kernel has none, naming this key).",
     )
 
     conntrack_max_per_core: Annotated[WholeNumber, Field(ge=0)] | None = Field(
