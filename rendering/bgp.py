@@ -20,13 +20,16 @@ from rendering.steps import Step
 from rendering.systemd import shared_runtime_directory, systemd_or, unit_file
 
 BINARY = "kubev6-bgp"  # under bin/ of the artifacts and the mirror
-BINARY_PATH = f"/usr/local/bin/{BINARY}"
+# The project's own state folder, not /usr/local/bin: on the gateway nothing else installs binaries,
+# and the namespace lab keeps /var/lib/kubev6 and /run/kubev6 private to every machine.
+BIN_DIR = "/var/lib/kubev6/bin"
+BINARY_PATH = f"{BIN_DIR}/{BINARY}"
 CONFIG_PATH = "/etc/kubev6/bgp.json"
 SCRIPT_PATH = "/etc/kubev6/bgp.sh"
 UNIT_PATH = "/etc/systemd/system/kubev6-bgp.service"
 STATUS_PATH = f"{RUN_DIR}/bgp-status.json"
 PIDFILE = f"{RUN_DIR}/bgp.pid"
-LOG_PATH = "/var/log/kubev6-bgp.log"
+LOG_PATH = f"{RUN_DIR}/bgp.log"
 ROUTE_PROTO = ROUTES_PROTO + 1  # 77: the speaker's routes, apart from routes.sh's static ones
 ROUTE_METRIC = 1024
 SESSION_WAIT_SECONDS = 60
@@ -101,9 +104,7 @@ def _install_binary(host: HostPlan, mirror: MirrorPlan, mirror_dir: str) -> str:
         source = f"cp {mirror_dir}/bin/{BINARY} {BINARY_PATH}.part"
     else:
         source = f"curl -fsS --retry 5 --retry-connrefused -o {BINARY_PATH}.part {mirror.url}/bin/{BINARY}"
-    return (
-        f"mkdir -p /usr/local/bin && {source} && chmod 0755 {BINARY_PATH}.part && mv {BINARY_PATH}.part {BINARY_PATH}"
-    )
+    return f"mkdir -p {BIN_DIR} && {source} && chmod 0755 {BINARY_PATH}.part && mv {BINARY_PATH}.part {BINARY_PATH}"
 
 
 def wait_established(speaker: BgpSpeaker) -> str:
@@ -160,8 +161,8 @@ def bgp_step(plan: ClusterPlan, host: HostPlan) -> Step:
         activate=tuple(activate(plan, host, MIRROR_DIR)),
         deactivate=tuple(deactivate()),
         removes=tuple(f.path for f in rendered),
-        cleanup=("rmdir /etc/kubev6 2>/dev/null",),
-        state_dirs=(RUN_DIR,),
+        cleanup=(f"rmdir {BIN_DIR} /var/lib/kubev6 /etc/kubev6 2>/dev/null",),
+        state_dirs=(RUN_DIR, BIN_DIR.rsplit("/", 1)[0]),
     )
 
 
