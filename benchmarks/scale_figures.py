@@ -187,7 +187,7 @@ def evaluate(template: str, minions: int, routing: str = "static") -> dict[str, 
     overrides = scaled_overrides(template, minions, routing)
     start = time.perf_counter()
     # What __main__.py imports (the provider SDKs take most of it), timed apart from the rest.
-    for module in ("components", "components.mirror", "components.outputs"):
+    for module in ("components", "components.mirror", "program.outputs"):
         importlib.import_module(module)
     timers.seconds["imports"] = time.perf_counter() - start
     recorder, _ = run_program(template, overrides)
