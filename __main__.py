@@ -26,11 +26,13 @@ from components import (
     TestWorkloadsArgs,
     ssh_access,
 )
+from components.network_addons import NetworkPolicy, NetworkPolicyArgs, NodeNetwork, NodeNetworkArgs
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
 from program.live_settings import refuse_live_changes
 from program.mirror_source import mirror_content
 from program.outputs import export_outputs
+from rendering.network_policy import render_policy_checks
 from rendering.workloads import render_workloads
 
 # The engine stops the program with SIGINT when a resource fails or the operator cancels. The program
@@ -69,14 +71,20 @@ cni = {
     for n in plan.nodes
 }
 
+# network.routing: bgp (a speaker per machine), kubeProxy.mode: ipvs (a preflight per node).
+addons = NodeNetwork("node-network", NodeNetworkArgs(plan, access, gateway, nodes))
+
 #   kubeadm init on the master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
 master: KubeadmMaster | None = None
 workloads: TestWorkloads | None = None
+policy: NetworkPolicy | None = None
 if stages.kubeadm:
     m = plan.master.name
     master = KubeadmMaster(
-        "kubeadm-master", KubeadmMasterArgs(plan, access), ResourceOptions(depends_on=[nodes[m], cni[m], gateway])
+        "kubeadm-master",
+        KubeadmMasterArgs(plan, access),
+        ResourceOptions(depends_on=[nodes[m], cni[m], gateway, *addons.ready]),
     )
     minions = [
         KubeadmMinion(
@@ -86,10 +94,16 @@ if stages.kubeadm:
         )
         for n in plan.minions
     ]
+    if plan.config.network.policy == "kube-network-policies":
+        policy = NetworkPolicy(
+            "network-policy",
+            NetworkPolicyArgs(render_policy_checks(plan), master.kubeconfig, render_workloads(plan).pull_policy),
+            ResourceOptions(depends_on=[master, *minions]),
+        )
     if stages.workloads:
         workloads = TestWorkloads(
             "checks",
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
-            ResourceOptions(depends_on=[master, *minions]),
+            ResourceOptions(depends_on=[master, *minions, *addons.ready]),
         )
-export_outputs(plan, master, workloads, live)
+export_outputs(plan, master, workloads, live, policy.results if policy else None)

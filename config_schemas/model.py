@@ -154,6 +154,23 @@ class ExistingPlatform(Strict):
 Platform = Annotated[LibvirtPlatform | ExistingPlatform, Field(discriminator="kind")]
 
 
+class BgpConfig(Strict):
+    """The BGP sessions of `network.routing: bgp`: one iBGP autonomous system, every node a client
+    of the gateway's route reflector over IPv6."""
+
+    asn: Annotated[WholeNumber, Field(ge=1, le=4294967294)] = Field(
+        64512,
+        description="The cluster's autonomous system number (iBGP: the gateway and every node share it), e.g. a "
+        "private one from 64512-65534 or 4200000000-4294967294.",
+    )
+    hold_time: Annotated[WholeNumber, Field(ge=3, le=65535)] = Field(
+        9,
+        description="BGP hold time in seconds (keepalives every third of it): how long a node that vanished "
+        "without closing its session (a crash, a lost link) keeps its pod route elsewhere. A node removed by "
+        "`pulumi up` closes its session and is withdrawn at once.",
+    )
+
+
 class NetworkConfig(Strict):
     """The cluster's IPv6 prefixes and how machines attach to the node network. The four prefixes
     (`nodePrefix`, `podSupernet`, `serviceSubnet`, `nat64Prefix`) must not overlap; each is global
@@ -195,6 +212,22 @@ class NetworkConfig(Strict):
         description="The device on the machine running `pulumi up` that carries the node network, if any (the "
         "labs). Routes of this machine through it are expected; any other route overlapping `nodePrefix` is "
         "refused, as a cluster network there would break this machine's own connectivity.",
+    )
+    routing: Literal["static", "bgp"] = Field(
+        "static",
+        description="How pod /64s are routed between the nodes and the gateway. `static`: every host gets a "
+        "route to every other node's pod /64 (N+1 routes per node; one node changed re-runs every host's network "
+        "step). `bgp`: each node runs a BGP speaker (`kubev6-bgp`, GoBGP, built into the artifacts) announcing its "
+        "own pod /64 to the gateway, the route reflector, which learns every pod /64 (NAT64's return traffic) and "
+        "reflects them to the nodes; no host's rendered config names another node. Needs "
+        "`kubernetes.artifacts: mirror` and `stages.install` (the speaker comes from the gateway's mirror).",
+    )
+    bgp: BgpConfig = Field(default_factory=BgpConfig, description="The BGP sessions of `routing: bgp`.")
+    policy: Literal["none", "kube-network-policies"] = Field(
+        "none",
+        description="NetworkPolicy enforcement. `none`: any pod reaches any pod. `kube-network-policies`: "
+        "the DaemonSet of sigs.k8s.io/kube-network-policies on every node (nftables + nfqueue; air-gapped, its "
+        "image built into the artifacts); needs `stages.kubeadm`.",
     )
 
 
@@ -380,6 +413,13 @@ class ContainerdConfig(Strict):
 
 class KubeProxyConfig(Strict):
     """kube-proxy settings for unusual hosts; a real machine keeps the defaults."""
+
+    mode: Literal["iptables", "ipvs", "nftables"] = Field(
+        "iptables",
+        description="kube-proxy's backend: `iptables`, `nftables` (needs nf_tables in the nodes' kernels) or "
+        "`ipvs` (needs the kernel's IPVS, `ip_vs` and its schedulers: a preflight step on each node fails before "
+        "kubeadm runs where the kernel has none, naming this key).",
+    )
 
     conntrack_max_per_core: Annotated[WholeNumber, Field(ge=0)] | None = Field(
         None,

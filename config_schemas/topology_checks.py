@@ -14,6 +14,7 @@ import netaddr
 
 from config_schemas.collision_checks import check_collisions
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
+from config_schemas.network_checks import check_network_addons
 from config_schemas.problems import Problem, key
 from config_schemas.versions import containerd_support_error
 from planning.addresses import bridge_host_address, derived_pod_subnet, tayga_ipv6_address, uplink_next_hop
@@ -43,6 +44,7 @@ def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) ->
     problems += _check_runtime(cfg)
     problems += _check_local_routes(cfg, host_routes)
     problems += check_collisions(cfg)  # ports, interface names, SSH targets shared by two parts
+    problems += check_network_addons(cfg)  # network.routing: bgp, network.policy
     return problems
 
 

@@ -70,3 +70,9 @@ def dns_service_ip(service_subnet: netaddr.IPNetwork) -> netaddr.IPAddress:
 def api_endpoint(master_address: netaddr.IPAddress, port: int = 6443) -> str:
     """host:port with the IPv6 literal bracketed (quote it in YAML, kubeadm#3101)."""
     return f"[{master_address}]:{port}"
+
+
+def bgp_router_id(address: netaddr.IPAddress) -> str:
+    """A BGP speaker's 32-bit router ID: the last 32 bits of its node address, dotted
+    (fd00::101 -> 0.0.1.1); the config check refuses two machines that share them."""
+    return str(netaddr.IPAddress(int(address) & 0xFFFFFFFF, version=4))

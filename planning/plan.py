@@ -24,6 +24,7 @@ from planning.addresses import (
     tayga_ipv6_address,
     uplink_next_hop,
 )
+from planning.bgp import BgpPlan, make_bgp_plan
 
 Role = Literal["gateway", "master", "minion"]
 DEFAULT = netaddr.IPNetwork("::/0")
@@ -147,6 +148,7 @@ class ClusterPlan:
     mirror: MirrorPlan
     kubeadm: KubeadmPlan
     stages: StagesConfig
+    bgp: BgpPlan | None = None  # network.routing: bgp (planning/bgp.py); the pod /64s are then not in `routes`
 
     @property
     def master(self) -> HostPlan:
@@ -218,6 +220,8 @@ def _routes(
     via_gateway: tuple[Route, ...] = (Route(net.nat64_prefix, gw.address, "NAT64"),)
     if net.default_route_via_gateway:
         via_gateway += (Route(DEFAULT, gw.address, "default"),)
+    if net.routing == "bgp":  # the BGP speakers learn the pod /64s (planning/bgp.py)
+        return (), [via_gateway] * len(pods)
     return pods, [pods[:i] + pods[i + 1 :] + via_gateway for i in range(len(pods))]
 
 
@@ -285,4 +289,5 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         mirror=MirrorPlan(gw.name, gw.address, cfg.kubernetes.mirror.port, cfg.kubernetes.mirror.registry_port),
         kubeadm=kubeadm,
         stages=cfg.stages,
+        bgp=make_bgp_plan(cfg),
     )

@@ -9,6 +9,7 @@ import pulumi
 
 from config_schemas.versions import artifacts_dir
 from planning.plan import ClusterPlan
+from rendering.bgp import BINARY as BGP_BINARY
 from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES, REGISTRY_BINARY, MirrorContent
 
 REGISTRY_ARCHIVE = "registry.tar"  # under registry/ of the artifacts, beside bin/registry
@@ -24,7 +25,10 @@ def mirror_content(plan: ClusterPlan) -> MirrorContent:
     """What the mirror will serve, read from the local artifacts folder; a clear error if it is not built."""
     source = mirror_source(plan)
     # Every file the build writes, not only some: a half-built folder would fail at kubeadm init.
-    expected = [f"bin/{b}" for b in (*MIRROR_BINARIES, REGISTRY_BINARY)] + [f"images/{i}" for i in MIRROR_IMAGES]
+    binaries = (*MIRROR_BINARIES, *addon_binaries(plan))
+    expected = [f"bin/{b}" for b in (*binaries, REGISTRY_BINARY)] + [f"images/{i}" for i in MIRROR_IMAGES]
+    if plan.config.network.policy == "kube-network-policies":
+        expected.append(f"images/{POLICY_IMAGE}")
     expected.append(f"registry/{REGISTRY_ARCHIVE}")
     missing = [f for f in expected if not (source / f).is_file()]
     if missing:
@@ -43,7 +47,15 @@ def mirror_content(plan: ClusterPlan) -> MirrorContent:
                 "set the key to it, or build that version (artifacts/versions.env)"
             )
     images = tuple(sorted(p.name for p in (source / "images").glob("*.tar")))
-    return MirrorContent(MIRROR_BINARIES, images, REGISTRY_ARCHIVE)
+    return MirrorContent(binaries, images, REGISTRY_ARCHIVE)
+
+
+POLICY_IMAGE = "kube-network-policies.tar"  # phase network-addons of scripts/build-artifacts.sh
+
+
+def addon_binaries(plan: ClusterPlan) -> tuple[str, ...]:
+    """What the network add-ons add to the mirror's bin/: the BGP speaker with network.routing: bgp."""
+    return (BGP_BINARY,) if plan.bgp is not None else ()
 
 
 def _built_runtime(source: Path) -> dict[str, str]:

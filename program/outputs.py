@@ -24,6 +24,7 @@ def export_outputs(
     master: KubeadmMaster | None,
     workloads: TestWorkloads | None,
     live: dict[str, str] | None = None,
+    policy_checks: pulumi.Output[dict[str, str]] | None = None,
 ) -> None:
     cfg = plan.config
     pulumi.export("platform", {"kind": cfg.platform.kind, "domainType": getattr(cfg.platform, "domain_type", "n/a")})
@@ -51,4 +52,7 @@ def export_outputs(
         pulumi.export("kubeconfig", master.kubeconfig)
     if live is not None:
         pulumi.export("liveSettings", live)  # what the next run refuses to change (program/live_settings.py)
-    pulumi.export("workloadChecks", workloads.results if workloads else stage_states(plan)["workloads"])
+    checks: object = workloads.results if workloads else stage_states(plan)["workloads"]
+    if workloads and policy_checks is not None:  # network.policy: the policy check's Jobs beside them
+        checks = pulumi.Output.all(workloads.results, policy_checks).apply(lambda both: {**both[0], **both[1]})
+    pulumi.export("workloadChecks", checks)

@@ -100,6 +100,8 @@ def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict
         "clusterCIDR": str(plan.pod_supernet),
         "metricsBindAddress": "[::1]:10249",
     }
+    if k8s.kube_proxy.mode != "iptables":
+        proxy["mode"] = k8s.kube_proxy.mode
     if k8s.kube_proxy.conntrack_max_per_core is not None:
         proxy["conntrack"] = {"maxPerCore": k8s.kube_proxy.conntrack_max_per_core}
     return [init, cluster, kubelet, proxy]

@@ -80,7 +80,7 @@ PHASE_START=0
 # Progress: a phase that runs longer than a minute says so every minute, with what it took when
 # it last ran here (or a cold figure of this 2-core machine), and how much is left in all.
 PHASES=(packages:5 modules:60 kubernetes:400 agnhost:10 etcd:30 coredns:230 runtime:120 registry:110
-  e2e:400 pause:2 busybox:2 imagebuilder:5 images:20 e2e-images:260 registry-content:10 verify:1)
+  e2e:400 pause:2 busybox:2 imagebuilder:5 images:20 e2e-images:260 network-addons:330 registry-content:10 verify:1)
 expected() { # PHASE: seconds it took when last built here, else the cold figure above
   local p
   if [[ -s "$STAMPS/$1.seconds" ]]; then cat "$STAMPS/$1.seconds"; return; fi
@@ -438,9 +438,23 @@ fi
 # payload. kubeadm's static pods run `command[0]` by name (kube-apiserver, etcd, ...) from
 # PATH; kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy; CoreDNS relies on the image's
 # entrypoint /coredns; containerd runs the sandbox image's entrypoint /pause.
+base_layer() { # DIR: what a static Go binary reads from /etc, and a writable /tmp
+  local b=$1
+  mkdir -p "$b/etc/ssl/certs" "$b/tmp" "$b/root" "$b/run" "$b/var"
+  ln -s ../run "$b/var/run"
+  chmod 1777 "$b/tmp" && chmod 0700 "$b/root"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$b/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$b/etc/group"
+  printf 'hosts: files dns\n' >"$b/etc/nsswitch.conf"
+  cp /etc/ssl/certs/ca-certificates.crt "$b/etc/ssl/certs/"
+  cp /etc/protocols /etc/services "$b/etc/"
+}
 NETFILTER_DEBS=(iptables nftables conntrack libc6 libxtables12 libnftables1 libnftnl11 libmnl0 libnetfilter-conntrack3)
 begin images
-bins_sha="$(stat -c '%n %s %Y' "$BIN"/* | sha256sum | cut -c1-32)"
+# The network add-ons (phase network-addons) are not in any image of these phases.
+NETWORK_ADDON_BINS=(kube-network-policies kubev6-bgp)
+bins_sha="$(for f in "$BIN"/*; do [[ " ${NETWORK_ADDON_BINS[*]} " == *" ${f##*/} "* ]] || echo "$f"; done |
+  xargs stat -c '%n %s %Y' | sha256sum | cut -c1-32)"
 images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
 PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CREATED="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
@@ -462,16 +476,7 @@ if fresh images "$images_key" "${IMAGE_FILES[@]}"; then
 else
   R="$WORK/rootfs"
   rm -rf "$R" && mkdir -p "$R"
-  # base: what a static Go binary reads from /etc, and a writable /tmp
-  b="$R/base"
-  mkdir -p "$b/etc/ssl/certs" "$b/tmp" "$b/root" "$b/run" "$b/var"
-  ln -s ../run "$b/var/run"
-  chmod 1777 "$b/tmp" && chmod 0700 "$b/root"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$b/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$b/etc/group"
-  printf 'hosts: files dns\n' >"$b/etc/nsswitch.conf"
-  cp /etc/ssl/certs/ca-certificates.crt "$b/etc/ssl/certs/"
-  cp /etc/protocols /etc/services "$b/etc/"
+  base_layer "$R/base"
   one() { # one NAME DEST-IN-IMAGE: a layer holding one binary
     mkdir -p "$R/$1$(dirname "$2")" && cp "$BIN/$1" "$R/$1$2"
   }
@@ -567,6 +572,38 @@ else
   end e2e-images "none (no artifacts/e2e-images/build.sh)"
 fi
 
+# --- phase: network-addons (kube-network-policies and the BGP speaker) ----------------------
+# kube-network-policies (NetworkPolicy for `network.policy: kube-network-policies`) from its module at
+# KUBE_NETWORK_POLICIES_VERSION with artifacts/kube-network-policies/nfqueue-compat.patch (the xtables
+# NFQUEUE target where the kernel lacks nft_queue), built with the module's own go.sum, and its image
+# under the name upstream publishes; kubev6-bgp (`network.routing: bgp`), artifacts/bgp/main.go on
+# GoBGP v4 (artifacts/bgp/go.mod), a binary the gateway's mirror serves.
+begin network-addons
+KNP_IMAGE_REF="registry.k8s.io/networking/kube-network-policies:v$KUBE_NETWORK_POLICIES_VERSION"
+addons_key="$(key_of "$GO_VERSION" "$ib_key" "$KUBE_NETWORK_POLICIES_VERSION" "$CREATED" \
+  "$(hash_of artifacts/kube-network-policies/nfqueue-compat.patch artifacts/bgp/go.mod artifacts/bgp/go.sum artifacts/bgp/main.go)" 1)"
+if fresh network-addons "$addons_key" "$BIN/kube-network-policies" "$BIN/kubev6-bgp" "$IMAGES/kube-network-policies.tar"; then
+  end network-addons cached
+else
+  knp_mod="sigs.k8s.io/kube-network-policies@v$KUBE_NETWORK_POLICIES_VERSION"
+  knp_dir="$(cd /tmp && go mod download -json "$knp_mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$knp_dir" ]] || die "$knp_mod is not served by the module proxy (artifacts/versions.env)"
+  src="$WORK/kube-network-policies"
+  rm -rf "$src" && cp -r "$knp_dir" "$src" && chmod -R u+w "$src"
+  (cd "$src" && patch -s -p1 <"$ROOT/artifacts/kube-network-policies/nfqueue-compat.patch") || die "the nfqueue patch does not apply to $knp_mod"
+  (cd "$src" && "${NICE[@]}" "${GOBUILD[@]}" -mod=mod -ldflags "-s -w" -o "$BIN/kube-network-policies" ./cmd)
+  (cd artifacts/bgp && "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w" -o "$BIN/kubev6-bgp" .)
+  R="$WORK/rootfs-addons"
+  rm -rf "$R" && mkdir -p "$R/knp/bin" && cp "$BIN/kube-network-policies" "$R/knp/bin/netpol" && base_layer "$R/base"
+  "$IB" -out "$IMAGES/kube-network-policies.tar" -ref "$KNP_IMAGE_REF" -layer "$R/base" -layer "$R/knp" \
+    -entrypoint '["/bin/netpol"]' -env "$PATH_ENV" -created "$CREATED" -platform linux/amd64 \
+    -label "org.opencontainers.image.title=kube-network-policies" \
+    -label "org.opencontainers.image.version=v$KUBE_NETWORK_POLICIES_VERSION+kubev6.nfqueue-compat" \
+    -label "dev.kubev6.built-by=scripts/build-artifacts.sh" | awk '{print $3}' >"$IMAGES/kube-network-policies.digest"
+  stamp network-addons "$addons_key"
+  end network-addons "kube-network-policies v$KUBE_NETWORK_POLICIES_VERSION, kubev6-bgp on gobgp $(used artifacts/bgp github.com/osrg/gobgp/v4)"
+fi
+
 # --- phase: registry-content (every image pushed into the gateway registry's storage) -----
 # The registry runs on this machine's loopback for the build only; crane pushes each archive under
 # its own name with the registry it stands in for as the first path element
@@ -641,6 +678,8 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
   echo "module github.com/opencontainers/runc $(used artifacts/runc github.com/opencontainers/runc) (cgo, $(deb_versions libseccomp-dev), static)"
   echo "module github.com/distribution/distribution/v3 $(used artifacts/registry github.com/distribution/distribution/v3)"
   echo "module github.com/onsi/ginkgo/v2 $(used artifacts/e2e github.com/onsi/ginkgo/v2) (ginkgo; e2e.test from k8s.io/kubernetes $(used artifacts/e2e k8s.io/kubernetes))"
+  echo "module sigs.k8s.io/kube-network-policies v$KUBE_NETWORK_POLICIES_VERSION (+ artifacts/kube-network-policies/nfqueue-compat.patch)"
+  echo "module github.com/osrg/gobgp/v4 $(used artifacts/bgp github.com/osrg/gobgp/v4) (kubev6-bgp, artifacts/bgp)"
   echo "module github.com/google/go-containerregistry $(used artifacts/imagebuilder github.com/google/go-containerregistry)"
   echo "pause $PAUSE_VERSION (build/pause/linux/pause.c of k8s.io/kubernetes, gcc -static -Os)"
   echo "debian busybox-static=$BUSYBOX_DEB_VERSION"
@@ -650,8 +689,9 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
   for image in $(printf '%s\n' "${!IMAGE_REFS[@]}" | sort); do
     echo "image ${IMAGE_REFS[$image]} images/$image.tar $(du -k "$IMAGES/$image.tar" | cut -f1) KiB $(cat "$IMAGES/$image.digest")"
   done
+  echo "image $KNP_IMAGE_REF images/kube-network-policies.tar $(du -k "$IMAGES/kube-network-policies.tar" | cut -f1) KiB $(cat "$IMAGES/kube-network-policies.digest")"
 } >"$OUT/VERSIONS"
-stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,containerd,runc,registry,e2e,pause,busybox,imagebuilder,images,registry-content})"
+stamp all "$(hash_of "$STAMPS"/{kubernetes,agnhost,etcd,coredns,containerd,runc,registry,e2e,pause,busybox,imagebuilder,images,network-addons,registry-content})"
 sed 's/^/  /' "$OUT/VERSIONS" >&2
 say "binaries: $(du -sh "$BIN" | cut -f1), images: $(du -sh "$IMAGES" | cut -f1), in $OUT"
 say "total: $(($(date +%s) - T0)) s"

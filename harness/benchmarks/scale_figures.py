@@ -1,7 +1,7 @@
 """Scale figures: the whole program (`__main__.py`) evaluated under Pulumi mocks for a stack of
 N minions, each N in a fresh process.
 
-    .venv/bin/python benchmarks/scale_figures.py [--minions 100 500 1000] [--template large]
+    .venv/bin/python benchmarks/scale_figures.py [--minions 100 500 1000] [--template large] [--routing bgp]
 
 The stack is the template's (`Pulumi.<template>.yaml`) with its nodes replaced by its master and N
 minions numbered upwards in its node prefix (pod /64s derived from the supernet). Prints per N: the
@@ -9,6 +9,10 @@ evaluation's wall time and the process's peak RSS, the resources declared agains
 split (config load and validation / planning / rendering / the rest: resource declaration and the
 mocks), and the bytes rendered per host (every remote command's create and delete script, max and
 mean over the hosts) with the routes per host and the bytes per route, so linear growth shows.
+
+`--routing bgp` sets `network.routing: bgp` (and `kubernetes.artifacts: mirror`, which it needs; the
+artifacts must be built): no host then renders a pod route, and a node's bytes (`node max`) stay the
+same whatever N; the gateway's still grow with its /etc/hosts (every machine).
 
 Targets (issue 13): 500 minions under 8 s and 300 MB, 1000 minions under 20 s; per-host bytes
 linear in N. A script that prints them, not a timed test: on 2 shared cores the times move with the
@@ -65,7 +69,7 @@ def resources_expected(minions: int) -> int:
 # --- the stack ---------------------------------------------------------------------------------
 
 
-def scaled_overrides(template: str, minions: int) -> dict[str, Any]:
+def scaled_overrides(template: str, minions: int, routing: str = "static") -> dict[str, Any]:
     """The template's config with its master and `minions` minions at consecutive free host
     parts of its node prefix (pod subnets left to the derivation)."""
     import netaddr
@@ -86,7 +90,11 @@ def scaled_overrides(template: str, minions: int) -> dict[str, Any]:
         if host not in taken:
             nodes.append({"name": f"minion-{len(nodes)}", "role": "minion", "address": str(netaddr.IPAddress(host, 6))})
         host += 1
-    return {"kubev6:nodes": nodes}
+    overrides: dict[str, Any] = {"kubev6:nodes": nodes}
+    if routing == "bgp":
+        overrides["kubev6:network"] = {**config["kubev6:network"], "routing": "bgp"}
+        overrides["kubev6:kubernetes"] = {**config.get("kubev6:kubernetes", {}), "artifacts": "mirror"}
+    return overrides
 
 
 # --- one evaluation (in the child process) -----------------------------------------------------
@@ -168,7 +176,7 @@ def per_host_bytes(recorder: Any, plan: Any) -> dict[str, int]:
     return sizes
 
 
-def evaluate(template: str, minions: int) -> dict[str, Any]:
+def evaluate(template: str, minions: int, routing: str = "static") -> dict[str, Any]:
     from rendering import host_network
 
     timers = Timers()
@@ -176,10 +184,10 @@ def evaluate(template: str, minions: int) -> dict[str, Any]:
     captured = instrument(timers)
     from harness.commons.program_mocks import run_program
 
-    overrides = scaled_overrides(template, minions)
+    overrides = scaled_overrides(template, minions, routing)
     start = time.perf_counter()
     # What __main__.py imports (the provider SDKs take most of it), timed apart from the rest.
-    for module in ("components", "components.mirror", "components.outputs"):
+    for module in ("components", "components.mirror", "program.outputs"):
         importlib.import_module(module)
     timers.seconds["imports"] = time.perf_counter() - start
     recorder, _ = run_program(template, overrides)
@@ -197,6 +205,7 @@ def evaluate(template: str, minions: int) -> dict[str, Any]:
         "gc_seconds": timers.gc_seconds,
         "resources": len(recorder.resources),
         "bytes_max": max(sizes.values()),
+        "node_bytes_max": max(sizes[n] for n in node_names),
         "bytes_mean": sum(sizes.values()) / len(sizes),
         "bytes_total": sum(sizes.values()),
         "routes_max": max(routes.values()),
@@ -230,9 +239,10 @@ def _child(cmd: list[str]) -> Iterator[subprocess.Popen[str]]:
             proc.wait()
 
 
-def measure(template: str, minions: int) -> Figures:
+def measure(template: str, minions: int, routing: str = "static") -> Figures:
     """One evaluation in a fresh interpreter; its peak RSS from wait4 (the child's own rusage)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(minions), "--template", template]
+    cmd += ["--routing", routing]
     with _child(cmd) as proc:
         assert proc.stdout is not None
         out = proc.stdout.read()
@@ -254,7 +264,8 @@ def report(f: Figures) -> list[str]:
         f"(the process: {f.cpu_seconds:.1f}s CPU, the figures after the evaluation included)",
         f"  resources {d['resources']} ({'=' if d['resources'] == expected else '!='} 7N+28 = {expected})",
         f"  split: {split}, declaration and mocks {rest:.2f}s (garbage collection within these {d['gc_seconds']:.2f}s)",
-        f"  rendered per host: max {d['bytes_max'] / 1024:.1f} KiB, mean {d['bytes_mean'] / 1024:.1f} KiB, "
+        f"  rendered per host: max {d['bytes_max'] / 1024:.1f} KiB, node max {d['node_bytes_max'] / 1024:.1f} KiB, "
+        f"mean {d['bytes_mean'] / 1024:.1f} KiB, "
         f"all hosts {d['bytes_total'] / 1e6:.1f} MB; routes per host {d['routes_max']}, "
         f"routes.sh max {d['routes_sh_max'] / 1024:.1f} KiB, "
         f"{d['bytes_per_route']:.0f} bytes per route (its fixed part included)",
@@ -276,9 +287,10 @@ def growth(figures: list[Figures]) -> list[str]:
         ratio_n = b.minions / a.minions
         ratio_bytes = b.data["bytes_max"] / a.data["bytes_max"]
         slope = (b.data["bytes_max"] - a.data["bytes_max"]) / (b.minions - a.minions)
+        node_slope = (b.data["node_bytes_max"] - a.data["node_bytes_max"]) / (b.minions - a.minions)
         lines.append(
             f"{a.minions} -> {b.minions} minions (x{ratio_n:.1f}): max per-host bytes x{ratio_bytes:.2f}, "
-            f"{slope:.0f} bytes per added minion"
+            f"{slope:.0f} bytes per added minion; a node's {node_slope:.0f} bytes per added minion"
         )
     return lines
 
@@ -288,14 +300,15 @@ def main() -> int:
     parser.add_argument("--minions", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--template", default="large", help="the stack file whose config is scaled")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--routing", choices=["static", "bgp"], default="static", help="network.routing")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(evaluate(args.template, args.child)))
+        print(json.dumps(evaluate(args.template, args.child, args.routing)))
         return 0
     figures = []
     for n in args.minions:
-        f = measure(args.template, n)
+        f = measure(args.template, n, args.routing)
         figures.append(f)
         print("\n".join(report(f)), flush=True)
     for line in growth(figures):

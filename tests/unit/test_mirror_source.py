@@ -13,7 +13,7 @@ from config_schemas.stack_files import load_stack_file
 from config_schemas.versions import artifacts_dir
 from harness.commons.fake_artifacts import make_fake_artifacts
 from planning import make_plan
-from program.mirror_source import mirror_content, mirror_source
+from program.mirror_source import POLICY_IMAGE, mirror_content, mirror_source
 from rendering.node_install import MIRROR_BINARIES, MIRROR_IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_unit_tests_evaluate_against_the_fake_folder_not_the_real_cache() -> Non
     assert not str(artifacts_dir()).startswith("/var/cache/kube-v6")
     content = mirror_content(plan)
     assert content.binaries == MIRROR_BINARIES
-    assert set(content.images) == set(MIRROR_IMAGES)
+    assert set(content.images) == {*MIRROR_IMAGES, POLICY_IMAGE}  # every archive the build wrote
 
 
 @pytest.mark.parametrize("removed", ["bin/kubelet", "images/etcd.tar"])

@@ -57,7 +57,11 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
         gateway += 1  # the mirror's server (its files are CopyToRemote resources)
     # init, CA hash, kubeconfig; per minion its token and its Node (on the master) and its join
     kubeadm = (3 + 3 * minions) if cfg.stages.kubeadm else 0
-    assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm
+    # network.routing: bgp: a speaker per machine; kubeProxy.mode: ipvs: a preflight per node.
+    addons = (kube_nodes + 1 if cfg.network.routing == "bgp" else 0) + (
+        kube_nodes if cfg.kubernetes.kube_proxy.mode == "ipvs" else 0
+    )
+    assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm + addons
     assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}
     names = [r.name for r in rec.resources]
     assert len(names) == len(set(names)), "resource names must be unique (they name URNs and parents)"
@@ -121,14 +125,17 @@ def test_routes_cover_every_other_pod_subnet_and_the_nat64_prefix(stack: str) ->
     rec, outputs = run_program(stack)
     nodes = outputs["nodes"].value
     gateway = outputs["gateway"].value
+    bgp = load_stack_file(stack).cluster.network.routing == "bgp"  # the speakers learn the pod /64s
     for name, node in nodes.items():
         routes = dict(ROUTE.findall(rec.named(f"{name}-network").inputs["create"]))
-        expected = {o["podSubnet"]: o["address"] for other, o in nodes.items() if other != name}
+        expected = {} if bgp else {o["podSubnet"]: o["address"] for other, o in nodes.items() if other != name}
         expected[gateway["nat64Prefix"]] = gateway["address"]
         assert {k: routes.get(k) for k in expected} == expected
         assert node["podSubnet"] not in routes
+        if bgp:
+            assert not any(o["podSubnet"] in routes for o in nodes.values())
     gateway_routes = dict(ROUTE.findall(rec.named(f"{gateway['name']}-network").inputs["create"]))
-    assert gateway_routes == {n["podSubnet"]: n["address"] for n in nodes.values()}
+    assert gateway_routes == ({} if bgp else {n["podSubnet"]: n["address"] for n in nodes.values()})
 
 
 def test_cluster_secrets_are_secret_outputs_and_never_logged() -> None:
