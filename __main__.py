@@ -78,18 +78,22 @@ if stages.kubeadm:
     master = KubeadmMaster(
         "kubeadm-master", KubeadmMasterArgs(plan, access), ResourceOptions(depends_on=[nodes[m], cni[m], gateway])
     )
-    minions = [
-        KubeadmMinion(
-            f"kubeadm-{n.name}",
-            KubeadmMinionArgs(plan, n, access, master),
-            ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+    minions: list[KubeadmMinion] = []
+    for n in plan.minions:
+        # An upgrade drains and upgrades one minion at a time; otherwise their rollouts (no-ops, or
+        # a kubelet config change) run side by side.
+        after = (minions[-1].rollout_done,) if minions and live is not None and live.upgrading else ()
+        minions.append(
+            KubeadmMinion(
+                f"kubeadm-{n.name}",
+                KubeadmMinionArgs(plan, n, access, master, after),
+                ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+            )
         )
-        for n in plan.minions
-    ]
     if stages.workloads:
         workloads = TestWorkloads(
             "checks",
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
             ResourceOptions(depends_on=[master, *minions]),
         )
-export_outputs(plan, master, workloads, live)
+export_outputs(plan, master, workloads, live.wanted if live else None)
