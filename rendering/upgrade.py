@@ -123,7 +123,10 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
     target = f"v{k8s.version}"
     n = node.name
     config = kubelet_config_hash(plan)
-    stamp = f"# kube-v6: {n} converges to kubelet {target}, kubelet config {config}"
+    # What each script acts on: the drain and the uncordon on a version change only, the kubelet on
+    # either (so a kubelet setting re-runs the kubelet's script alone).
+    stamp = f"# kube-v6: {n} converges to kubelet {target}"
+    kubelet_stamp = f"{stamp}, kubelet config {config}"
     log = f"/var/log/kubev6-rollout-{n}.log"
     own = f"kubectl --kubeconfig {KUBELET_CONF}"
     drain = install_script(
@@ -152,7 +155,7 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
     kubelet = install_script(
         (),
         (
-            stamp,
+            kubelet_stamp,
             _PATH,
             "restart=",
             f'if [ {_kubelet_version(n, own)} != "{target}" ]; then',

@@ -62,8 +62,9 @@ def test_the_rollout_names_the_version_and_the_kubelet_config() -> None:
     assert base == upgrade.node_rollout(_plan(), _plan().minions[0])
     newer = upgrade.node_rollout(_plan("1.36.3"), _plan().minions[0])
     changed = upgrade.node_rollout(_plan(fail_cgroup_v1=True), _plan().minions[0])
-    for other in (newer, changed):
-        assert other.drain != base.drain and other.kubelet != base.kubelet and other.uncordon != base.uncordon
+    assert newer.drain != base.drain and newer.kubelet != base.kubelet and newer.uncordon != base.uncordon
+    # A kubelet setting re-runs the kubelet's script only: the drain and uncordon act on versions.
+    assert changed.kubelet != base.kubelet and (changed.drain, changed.uncordon) == (base.drain, base.uncordon)
     assert upgrade.kubelet_config_hash(_plan()) != upgrade.kubelet_config_hash(_plan(fail_cgroup_v1=True))
 
 
