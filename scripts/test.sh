@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs what it needs (and builds the Kubernetes
 # artifacts from source if they are not cached, with the older release the upgrade test starts
-# at), then lint, unit tests (mocks, hypothesis), the network lab, the real Pulumi engine (previews of every stack; the lab stacks up / up again /
-# destroy over SSH) and the Kubernetes lab (`k8s`). `vm` tests are not run here: see README.
+# at), then lint, unit tests (mocks, hypothesis), the network lab, the real Pulumi engine
+# (previews of every stack; the lab stacks up / up again / destroy over SSH) and the Kubernetes
+# lab (`k8s`). `vm` tests are not run here: see README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
