@@ -6,8 +6,9 @@ the control plane report the new version, the certificates were renewed, the wor
 second `up` changes nothing; the master reset by hand (the cluster gone), `destroy` still completes
 and returns every host to its snapshot.
 
-Needs both artifact sets (`bash scripts/build-artifacts.sh` and `... --set=upgrade-from`, which
-scripts/test.sh runs). Beside other labs: `KUBEV6_LAB_INSTANCE=u pytest tests/k8s/test_upgrade.py`.
+Needs both artifact sets (`bash scripts/build-artifacts.sh` and `... --set=upgrade-from`); a lab
+of its own (marker `upgrade`), not in scripts/test.sh until it has run green here:
+`KUBEV6_LAB_INSTANCE=u pytest -m upgrade tests/k8s/test_upgrade.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from planning.plan import ClusterPlan
 from tests.engine.conftest import TIMINGS
 from tests.k8s.conftest import BUILD_HINT, destroy_to_snapshots
 
-pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
+pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab, pytest.mark.upgrade]
 
 STACK = "lab-k8s"
 FROM = read_versions(ROOT / "artifacts" / "upgrade-from" / "versions.env")
