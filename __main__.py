@@ -86,14 +86,18 @@ if stages.kubeadm:
         KubeadmMasterArgs(plan, access),
         ResourceOptions(depends_on=[nodes[m], cni[m], gateway, *addons.ready]),
     )
-    minions = [
-        KubeadmMinion(
-            f"kubeadm-{n.name}",
-            KubeadmMinionArgs(plan, n, access, master),
-            ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+    minions: list[KubeadmMinion] = []
+    for n in plan.minions:
+        # An upgrade drains and upgrades one minion at a time; otherwise their rollouts (no-ops, or
+        # a kubelet config change) run side by side.
+        after = (minions[-1].rollout_done,) if minions and live is not None and live.upgrading else ()
+        minions.append(
+            KubeadmMinion(
+                f"kubeadm-{n.name}",
+                KubeadmMinionArgs(plan, n, access, master, after),
+                ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+            )
         )
-        for n in plan.minions
-    ]
     if plan.config.network.policy == "kube-network-policies":
         policy = NetworkPolicy(
             "network-policy",
@@ -106,4 +110,4 @@ if stages.kubeadm:
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
             ResourceOptions(depends_on=[master, *minions, *addons.ready]),
         )
-export_outputs(plan, master, workloads, live, policy.results if policy else None)
+export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None)

@@ -10,7 +10,7 @@ from pulumi_command import remote
 from components.join_token import join_token
 from components.remote import SshAccess, depends_on, run
 from planning.plan import ClusterPlan
-from rendering import steps
+from rendering import steps, upgrade
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,13 @@ class KubeadmMasterArgs:
 
 
 class KubeadmMaster(pulumi.ComponentResource):
+    """`kubeadm init`, whose re-run converges the live control plane to a changed config (a new
+    version through `kubeadm upgrade apply`, settings in place); then the master's own kubelet
+    rollout, the CA hash, the kubeconfig and the certificates' expiry dates."""
+
     init: remote.Command
+    rollout_done: remote.Command  # the master's kubelet at the config's version and settings
+    cert_expiry: pulumi.Output[dict[str, str]]
     token: pulumi.Output[str]
     ca_cert_hash: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -59,6 +65,13 @@ class KubeadmMaster(pulumi.ComponentResource):
             depends_on=[self.init],
             secret=True,
         )
+        rollout = upgrade.node_rollout(plan, master)
+        drain = run(f"{name}-drain", access, master, rollout.drain, parent=self, depends_on=[self.init])
+        kubelet = run(f"{name}-kubelet", access, master, rollout.kubelet, parent=self, depends_on=[drain])
+        self.rollout_done = run(f"{name}-uncordon", access, master, rollout.uncordon, parent=self, depends_on=[kubelet])
+        expiry_command = upgrade.cert_expiry_command(plan)
+        expiry = run(f"{name}-cert-expiry", access, master, expiry_command, parent=self, depends_on=[self.init])
+        self.cert_expiry = expiry.stdout.apply(upgrade.parse_cert_expiry)
         self.ca_cert_hash = pulumi.Output.secret(ca_hash.stdout.apply(str.strip))
         self.kubeconfig = pulumi.Output.secret(kubeconfig.stdout)
         self.api_endpoint = pulumi.Output.secret(plan.api_endpoint)
@@ -68,5 +81,6 @@ class KubeadmMaster(pulumi.ComponentResource):
                 "ca_cert_hash": self.ca_cert_hash,
                 "kubeconfig": self.kubeconfig,
                 "api_endpoint": self.api_endpoint,
+                "cert_expiry": self.cert_expiry,
             }
         )

@@ -6,6 +6,10 @@ Three commands, in the order Pulumi creates them (and deletes them in reverse):
 - `join` on the minion: `kubeadm join` with that token on stdin; delete is `kubeadm reset`;
 - `node` on the master: the Node registered and Ready; delete cordons, drains and deletes the
   Node, so removing the minion drains it before its host is reset.
+Then its rollout (rendering/upgrade.py): `drain` on the master, `kubelet` on the minion (`kubeadm
+upgrade node`, the kubelet config, the kubelet restarted), `uncordon` on the master; each does
+nothing unless the version or the kubelet config changed. During an upgrade the minions take
+their turns one after another (`after`).
 Replacing the token replaces the join, and replacing the join replaces the Node. The join and the
 Node are deleted before their replacements are made (a second join created before the first
 one's reset would be undone by that reset): the Node is drained, the host reset, joined again with
@@ -24,7 +28,7 @@ from pulumi_command import remote
 from components.kubeadm_master import KubeadmMaster
 from components.remote import SshAccess, depends_on, run
 from planning.plan import ClusterPlan, HostPlan
-from rendering import steps
+from rendering import steps, upgrade
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,14 @@ class KubeadmMinionArgs:
     node: HostPlan
     access: SshAccess
     master: KubeadmMaster  # its init, CA hash and host; the token is made on it
+    after: tuple[pulumi.Resource, ...] = ()  # the rollout waits for these (the previous minion's turn)
 
 
 class KubeadmMinion(pulumi.ComponentResource):
     token: remote.Command
     join: remote.Command
     node: remote.Command
+    rollout_done: remote.Command
 
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
@@ -71,6 +77,10 @@ class KubeadmMinion(pulumi.ComponentResource):
             stdin=secrets,
             delete_before_replace=True,
             replace_with=[self.token],  # a new token is a new join
+            # What the join config holds is the node's identity (name, address, cgroup root: fixed) or
+            # lives only as long as the join (timeouts, preflight checks): a joined node takes no change
+            # of it, so a change is no update here; the next join (a new minion, a rejoin) uses it.
+            ignore_changes=["create"],
         )
         membership = steps.node_membership_scripts(plan, node)
         self.node = run(
@@ -86,5 +96,18 @@ class KubeadmMinion(pulumi.ComponentResource):
             update=f"echo {node.name}",
             delete_before_replace=True,
             replace_with=[self.join],  # a new join is a new Node: drain and delete the old one first
+        )
+        rollout = upgrade.node_rollout(plan, node)
+        drain = run(
+            f"{name}-drain",
+            access,
+            plan.master,
+            rollout.drain,
+            parent=self,
+            depends_on=[self.node, master.rollout_done, *args.after],
+        )
+        kubelet = run(f"{name}-kubelet", access, node, rollout.kubelet, parent=self, depends_on=[drain])
+        self.rollout_done = run(
+            f"{name}-uncordon", access, plan.master, rollout.uncordon, parent=self, depends_on=[kubelet]
         )
         self.register_outputs({"node": self.node.stdout})

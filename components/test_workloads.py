@@ -30,8 +30,13 @@ class TestWorkloads(pulumi.ComponentResource):
         super().__init__("kubev6:index:TestWorkloads", name, None, opts)
         w = args.workloads
         cfg, pull = w.settings, w.pull_policy
+        # A cluster that is gone (its master reset or lost) cannot delete its objects: `destroy`
+        # forgets them, with the provider's warning, instead of failing on every one.
         self.provider = provider = k8s.Provider(
-            f"{name}-provider", kubeconfig=args.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-provider",
+            kubeconfig=args.kubeconfig,
+            delete_unreachable=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts))
         ns = k8s.core.v1.Namespace(

@@ -373,6 +373,12 @@ class KubeletConfig(Strict):
         description="Kubernetes 1.35+ refuses cgroup v1 hosts unless this is `false` (KEP-5573); with `false`, "
         "`kubernetes.ignorePreflightErrors` needs `SystemVerification` too.",
     )
+    max_pods: Annotated[WholeNumber, Field(ge=1, le=10000)] | None = Field(
+        None,
+        description="The kubelet's `maxPods`: how many pods a node runs at most. Unset: the kubelet's default "
+        "(110). A live cluster takes a change in place: each node's kubelet is restarted with it, one config "
+        "for all nodes.",
+    )
     cgroup_root_prefix: AbsolutePath | None = Field(
         None,
         description="Several kubelets on one host (nodes as namespaces): each node's pods go under the cgroup "

@@ -22,6 +22,9 @@ FIXED: dict[str, str] = {
     "kubev6:network.podSupernet": "kube-proxy's clusterCIDR and the pods' addresses come from it",
     "kubev6:network.dnsDomain": "every kubelet's clusterDomain and the API server certificate's names hold it",
     "kubev6:kubernetes.clusterName": "the kubeconfigs and certificates kubeadm issued name it",
+    "kubev6:kubernetes.kubelet.cgroupDriver": "containerd's runc and every kubelet made the pods' cgroups with "
+    "it: running pods would be lost to the other driver",
+    "kubev6:kubernetes.kubelet.cgroupRootPrefix": "every node's pods run in the cgroups under it",
     "master.name": "the control plane's Node, certificates and etcd member carry the master's name",
     "master.address": "the API server's certificate, advertise address and every node's kubeconfig hold it",
 }
@@ -35,6 +38,8 @@ def live_settings(plan: ClusterPlan) -> dict[str, str]:
         "kubev6:network.podSupernet": str(plan.pod_supernet),
         "kubev6:network.dnsDomain": plan.kubeadm.dns_domain,
         "kubev6:kubernetes.clusterName": plan.kubeadm.kubernetes.cluster_name,
+        "kubev6:kubernetes.kubelet.cgroupDriver": plan.kubeadm.kubernetes.kubelet.cgroup_driver,
+        "kubev6:kubernetes.kubelet.cgroupRootPrefix": plan.kubeadm.kubernetes.kubelet.cgroup_root_prefix or "(unset)",
         "master.name": plan.master.name,
         "master.address": str(plan.master.address),
         VERSION_KEY: plan.kubeadm.kubernetes.version,
@@ -49,9 +54,8 @@ def _minor_patch(version: str) -> tuple[int, int, int]:
 
 
 def version_change_problem(deployed: str, wanted: str) -> str | None:
-    """kubeadm's rule: one minor up at a time, never down. A step it allows is still refused while
-    this program has no upgrade (the packages step would swap the kubelets under an old control
-    plane: a skew Kubernetes forbids)."""
+    """kubeadm's rule: one minor up at a time, never down. A patch or the next minor is an
+    upgrade in kubeadm's order (rendering/upgrade.py); None: the change is allowed."""
     if deployed == wanted:
         return None
     old, new = _minor_patch(deployed), _minor_patch(wanted)
@@ -60,10 +64,7 @@ def version_change_problem(deployed: str, wanted: str) -> str | None:
         return f"{where}: Kubernetes cannot go down a version (kubeadm upgrades only forward)"
     if new[0] != old[0] or new[1] > old[1] + 1:
         return f"{where}: an upgrade skips no minor version: go to 1.{old[1] + 1} first"
-    return (
-        f"{where}: an in-place upgrade (kubeadm upgrade apply on the master, then one minion at a time) is not "
-        f"implemented yet: this change would only swap the kubelets under the {deployed} control plane{_FIX}"
-    )
+    return None
 
 
 def refused_changes(deployed: Mapping[str, object] | None, wanted: Mapping[str, str]) -> list[str]:

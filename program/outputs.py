@@ -50,6 +50,7 @@ def export_outputs(
         pulumi.export("joinToken", master.token)
         pulumi.export("caCertHash", master.ca_cert_hash)
         pulumi.export("kubeconfig", master.kubeconfig)
+        pulumi.export("certificateExpiry", master.cert_expiry)  # name -> expiry date (kubeadm certs)
     if live is not None:
         pulumi.export("liveSettings", live)  # what the next run refuses to change (program/live_settings.py)
     checks: object = workloads.results if workloads else stage_states(plan)["workloads"]

@@ -93,6 +93,8 @@ def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict
     }
     if not k8s.kubelet.fail_cgroup_v1:
         kubelet["failCgroupV1"] = False
+    if k8s.kubelet.max_pods is not None:
+        kubelet["maxPods"] = k8s.kubelet.max_pods
     proxy: dict[str, object] = {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
@@ -123,14 +125,14 @@ def join_document(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: s
     }
 
 
-def _dump(documents: list[dict[str, object]]) -> str:
+def dump(documents: list[dict[str, object]]) -> str:
     # safe_dump quotes "[fd00::100]:6443" (a bracketed endpoint must be quoted, kubeadm#3101).
     return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False)
 
 
 def init_file(plan: KubeadmPlan, master: HostPlan, token: str) -> RenderedFile:
-    return RenderedFile(INIT_PATH, _dump(init_documents(plan, master, token)), "0600")
+    return RenderedFile(INIT_PATH, dump(init_documents(plan, master, token)), "0600")
 
 
 def join_file(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str) -> RenderedFile:
-    return RenderedFile(JOIN_PATH, _dump([join_document(plan, node, token, ca_cert_hash)]), "0600")
+    return RenderedFile(JOIN_PATH, dump([join_document(plan, node, token, ca_cert_hash)]), "0600")

@@ -362,7 +362,10 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     if mirror and content:
         lines += _import_images(source.url, content)
     direct = f"{SUPERVISE_PATH} start kubelet kubelet.sh"
-    lines.append(systemd_or("systemctl enable kubelet && systemctl restart kubelet", direct))
+    # A joined node's kubelet is restarted by its rollout (rendering/upgrade.py), in kubeadm's order:
+    # new binaries in place must not start a kubelet newer than the control plane.
+    joined = "/etc/kubernetes/kubelet.conf"
+    lines.append(systemd_or(f"systemctl enable kubelet && {{ [ -f {joined} ] || systemctl restart kubelet; }}", direct))
     return lines
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planning.plan import ClusterPlan, HostPlan
-from rendering import cni, gateway, host_network, kubeadm, mirror, node_install
+from rendering import cni, gateway, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 from rendering.packages import debian_packages
@@ -272,13 +272,20 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
         activate=(
             *_fill_from_stdin(init.path, (TOKEN_PLACEHOLDER,)),
             _KUBELET_SUPERVISED,
-            # Already initialised: a second `pulumi up` or a replaced config does not re-run init.
-            f"[ -f /etc/kubernetes/admin.conf ] || kubeadm init --config {init.path} >{INIT_LOG} 2>&1 "
-            f"|| {_log_tail(INIT_LOG)}",
-            "echo initialised",
+            # Initialised already: a changed config (a new version, changed settings) converges the
+            # live control plane instead (rendering/upgrade.py); an unchanged one does nothing.
+            "if [ ! -f /etc/kubernetes/admin.conf ]; then",
+            f"  kubeadm init --config {init.path} >{INIT_LOG} 2>&1 || {_log_tail(INIT_LOG)}",
+            "  echo initialised",
+            f"elif ! cmp -s {init.path} {upgrade.APPLIED_PATH}; then",
+            *(f"  {line}" for line in upgrade.control_plane_converge(plan)),
+            "else",
+            "  echo 'initialised; the control plane runs this config'",
+            "fi",
+            f"cp -p {init.path} {upgrade.APPLIED_PATH}",
         ),
         deactivate=_RESET,
-        removes=(kubeadm.INIT_PATH,),
+        removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH),
     )
 
 
@@ -357,7 +364,7 @@ _RESET = (
     *_kube_proxy_cleanup(),
 )
 # The deletes hold no token: components declare them before the token is known.
-KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH,)).delete
+KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH)).delete
 KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(kubeadm.JOIN_PATH,)).delete
 
 # Read back from the master after init (outputs are secrets).

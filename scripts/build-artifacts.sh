@@ -16,6 +16,10 @@
 # Compilers run under `nice -n ${KUBEV6_NICE:-19}`. `--rebuild` ignores the stamps.
 # `--sync-only` only brings the wrapper modules' go.mod/go.sum in line with versions.env
 # (after a version move; commit them), with the proxy's refusals handled as below.
+# `--set=upgrade-from` builds the release a cluster is upgraded from (artifacts/upgrade-from/:
+# its versions.env overrides the Kubernetes-versioned keys, its wrapper modules build them) into
+# its own folder; the runtime, the registry and the workloads' images come from the main set,
+# which must be built first. No conformance suite for it.
 set -euo pipefail
 # bash reads a script while it runs it: run a private copy, so that editing (or checking out) this
 # file during a build that takes tens of minutes cannot change what the build does.
@@ -31,17 +35,28 @@ SCRIPT_SHA="$(sha256sum "$ROOT/scripts/build-artifacts.sh" | cut -c1-16)"
 
 REBUILD=0
 SYNC_ONLY=0
+SET=""
 for arg in "$@"; do
   case "$arg" in
+    --set=upgrade-from) SET=${arg#--set=} ;;
     --rebuild) REBUILD=1 ;;
     --sync-only) SYNC_ONLY=1 ;;
-    -h | --help) sed -n '2,19p' "$ROOT/scripts/build-artifacts.sh"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$ROOT/scripts/build-artifacts.sh"; exit 0 ;;
     *) echo "build-artifacts: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
 
 # shellcheck source=/dev/null
 source artifacts/versions.env
+MAIN_K8S="v${KUBERNETES_VERSION}"
+W=artifacts # the wrapper modules of the Kubernetes-versioned parts (kubernetes, etcd, coredns)
+if [[ -n $SET ]]; then
+  # shellcheck source=/dev/null
+  source "artifacts/$SET/versions.env"
+  W="artifacts/$SET"
+fi
+WC=artifacts # the containerd wrapper: a set's own where it has one
+[[ -z $SET || ! -f "$W/containerd/go.mod" ]] || WC="$W"
 K8S="v${KUBERNETES_VERSION}"
 IFS=. read -r K8S_MAJOR K8S_MINOR K8S_PATCH <<<"$KUBERNETES_VERSION"
 STAGING="v0.${K8S_MINOR}.${K8S_PATCH}"
@@ -49,6 +64,7 @@ ETCD_TAG="${ETCD_VERSION}-${ETCD_IMAGE_REVISION}"
 
 CACHE="${KUBEV6_ARTIFACTS:-/var/cache/kube-v6/artifacts}"
 OUT="$CACHE/$K8S"
+MAIN_OUT="$CACHE/$MAIN_K8S"
 BIN="$OUT/bin"
 IMAGES="$OUT/images"
 WORK="$OUT/work"
@@ -75,6 +91,16 @@ fresh() { # fresh PHASE KEY OUTPUT...: the stamp matches and every output exists
   for f in "$@"; do [[ -e "$f" ]] || return 1; done
 }
 stamp() { echo "$2" >"$STAMPS/$1"; }
+from_main() { # PHASE FILE...: --set takes these from the main set (they do not depend on Kubernetes)
+  local phase=$1 f rel
+  shift
+  for f; do
+    rel="${f#"$OUT/"}"
+    [[ -e "$MAIN_OUT/$rel" ]] || die "--set=$SET needs the main set first (bash scripts/build-artifacts.sh): no $MAIN_OUT/$rel"
+    mkdir -p "$(dirname "$f")" && cp -p "$MAIN_OUT/$rel" "$f"
+  done
+  end "$phase" "cached: the main set's ($MAIN_K8S)"
+}
 deb_versions() { dpkg-query -W -f='${Package}=${Version}\n' "$@"; }
 PHASE_START=0
 # Progress: a phase that runs longer than a minute says so every minute, with what it took when
@@ -216,8 +242,9 @@ e2e_imports() { # the packages the suite's e2e_test.go imports, for artifacts/e2
     grep -vE '^"(flag|fmt|os|path/filepath|testing)"$' | sort -u | sed 's/^/\t_ /'
   echo ")"
 }
-sync_modules artifacts/kubernetes no "$K8S" k8s.io/kubernetes
-staging_replaces artifacts/kubernetes
+sync_modules $W/kubernetes no "$K8S" k8s.io/kubernetes
+staging_replaces $W/kubernetes
+if [[ -z $SET ]]; then
 # The e2e suite and ginkgo: the same Kubernetes, and the ginkgo its go.mod requires.
 sync_modules artifacts/e2e no "$K8S" k8s.io/kubernetes
 staging_replaces artifacts/e2e
@@ -228,12 +255,13 @@ fi
 GINKGO_VERSION="$(cd /tmp && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' |
   xargs awk '$1 == "github.com/onsi/ginkgo/v2" {print $2; exit}')"
 sync_modules artifacts/e2e no "$GINKGO_VERSION" github.com/onsi/ginkgo/v2
-sync_modules artifacts/containerd no "v$CONTAINERD_VERSION" github.com/containerd/containerd/v2
 sync_modules artifacts/runc no "v$RUNC_VERSION" github.com/opencontainers/runc
 sync_modules artifacts/registry no "v$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3
-sync_modules artifacts/etcd yes "v$ETCD_VERSION" \
+fi
+sync_modules $W/etcd yes "v$ETCD_VERSION" \
   go.etcd.io/etcd/{server/v3,etcdctl/v3,etcdutl/v3,api/v3,client/pkg/v3,client/v3,pkg/v3}
-sync_modules artifacts/coredns yes "v$COREDNS_VERSION" github.com/coredns/coredns
+sync_modules $W/coredns yes "v$COREDNS_VERSION" github.com/coredns/coredns
+sync_modules $WC/containerd no "v$CONTAINERD_VERSION" github.com/containerd/containerd/v2
 mapfile -t SYNCED < <(printf '%s\n' "${SYNCED[@]}" | sort -u | grep .)
 for dir in "${SYNCED[@]}"; do
   say "tidying $dir (versions changed)"
@@ -244,7 +272,10 @@ if ((SYNC_ONLY)); then
   for w in kubernetes:k8s.io/kubernetes e2e:github.com/onsi/ginkgo/v2 etcd:go.etcd.io/etcd/server/v3 \
     coredns:github.com/coredns/coredns containerd:github.com/containerd/containerd/v2 \
     runc:github.com/opencontainers/runc registry:github.com/distribution/distribution/v3; do
-    say "artifacts/${w%%:*}: ${w#*:} $(required "artifacts/${w%%:*}" "${w#*:}")"
+    d="artifacts/${w%%:*}"
+    case ${w%%:*} in kubernetes | etcd | coredns) d="$W/${w%%:*}" ;; containerd) d="$WC/containerd" ;;
+      *) [[ -z $SET ]] || continue ;; esac
+    say "$d: ${w#*:} $(required "$d" "${w#*:}")"
   done
   [[ -s "$REFUSED" ]] && say "refused by the module proxy:" && sed 's/^/  /' "$REFUSED" >&2
   exit 0
@@ -260,19 +291,19 @@ origin_hash() { # DIR MODULE: the commit the module proxy names as the module's 
 # --- phase: kubernetes (one `go build` for the seven binaries) ----------------------------
 K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 begin kubernetes
-k8s_key="$(key_of "$GO_VERSION" "$K8S_TAGS" "$(hash_of artifacts/kubernetes/go.mod artifacts/kubernetes/go.sum)" 2)"
+k8s_key="$(key_of "$GO_VERSION" "$K8S_TAGS" "$(hash_of $W/kubernetes/go.mod $W/kubernetes/go.sum)" 2)"
 if fresh kubernetes "$k8s_key" "${K8S_CMDS[@]/#/$BIN/}"; then
   end kubernetes cached
 else
-  commit="$(origin_hash artifacts/kubernetes k8s.io/kubernetes)"
-  created="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
+  commit="$(origin_hash $W/kubernetes k8s.io/kubernetes)"
+  created="$(cd $W/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
   LD="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     LD+=" -X $p.gitVersion=$K8S -X $p.gitMajor=$K8S_MAJOR -X $p.gitMinor=$K8S_MINOR"
     LD+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$created"
   done
   say "building ${K8S_CMDS[*]} $K8S (tens of minutes cold on 2 cores)"
-  (cd artifacts/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "$LD" -o "$BIN/" \
+  (cd $W/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "$LD" -o "$BIN/" \
     "${K8S_CMDS[@]/#/k8s.io/kubernetes/cmd/}")
   [[ "$("$BIN/kubeadm" version -o short)" == "$K8S" ]] || die "kubeadm says $("$BIN/kubeadm" version -o short), not $K8S"
   stamp kubernetes "$k8s_key"
@@ -281,13 +312,15 @@ fi
 
 # --- phase: agnhost (the echo server of the test workloads, same module) ------------------
 begin agnhost
-K8S_DIR="$(cd artifacts/kubernetes && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+K8S_DIR="$(cd $W/kubernetes && go mod download -json "k8s.io/kubernetes@$K8S" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
 [[ -d "$K8S_DIR" ]] || die "k8s.io/kubernetes@$K8S is not in the module cache"
 AGNHOST_VERSION="$(cat "$K8S_DIR/test/images/agnhost/VERSION")"
-if fresh agnhost "$k8s_key" "$BIN/agnhost"; then
+if [[ -n $SET ]]; then
+  end agnhost "cached: not built (the workloads' images are the main set's)"
+elif fresh agnhost "$k8s_key" "$BIN/agnhost"; then
   end agnhost cached
 else
-  (cd artifacts/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "-s -w" -o "$BIN/" \
+  (cd $W/kubernetes && "${NICE[@]}" "${GOBUILD[@]}" -tags "$K8S_TAGS" -ldflags "-s -w" -o "$BIN/" \
     k8s.io/kubernetes/test/images/agnhost)
   stamp agnhost "$k8s_key"
   end agnhost built
@@ -295,13 +328,13 @@ fi
 
 # --- phase: etcd ---------------------------------------------------------------------------
 begin etcd
-etcd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/etcd/go.mod artifacts/etcd/go.sum)" 1)"
+etcd_key="$(key_of "$GO_VERSION" "$(hash_of $W/etcd/go.mod $W/etcd/go.sum)" 1)"
 if fresh etcd "$etcd_key" "$BIN/etcd" "$BIN/etcdctl" "$BIN/etcdutl"; then
   end etcd cached
 else
-  sha="$(origin_hash artifacts/etcd go.etcd.io/etcd/server/v3)"
+  sha="$(origin_hash $W/etcd go.etcd.io/etcd/server/v3)"
   rm -rf "$WORK/etcd" && mkdir -p "$WORK/etcd"
-  (cd artifacts/etcd && "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${sha:0:8}" \
+  (cd $W/etcd && "${NICE[@]}" "${GOBUILD[@]}" -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${sha:0:8}" \
     -o "$WORK/etcd/" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3)
   mv "$WORK/etcd/server" "$BIN/etcd" # the server module's main package is named after its directory
   mv "$WORK/etcd/etcdctl" "$WORK/etcd/etcdutl" "$BIN/"
@@ -311,12 +344,12 @@ fi
 
 # --- phase: coredns ------------------------------------------------------------------------
 begin coredns
-coredns_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/coredns/go.mod artifacts/coredns/go.sum)" 1)"
+coredns_key="$(key_of "$GO_VERSION" "$(hash_of $W/coredns/go.mod $W/coredns/go.sum)" 1)"
 if fresh coredns "$coredns_key" "$BIN/coredns"; then
   end coredns cached
 else
-  sha="$(origin_hash artifacts/coredns github.com/coredns/coredns)"
-  (cd artifacts/coredns && "${NICE[@]}" "${GOBUILD[@]}" \
+  sha="$(origin_hash $W/coredns github.com/coredns/coredns)"
+  (cd $W/coredns && "${NICE[@]}" "${GOBUILD[@]}" \
     -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=${sha:0:7}" -o "$BIN/coredns" github.com/coredns/coredns)
   stamp coredns "$coredns_key"
   end coredns built
@@ -324,22 +357,28 @@ fi
 
 # --- phase: runtime (containerd 2, its runc shim and ctr; runc with cgo + libseccomp) --------
 begin runtime
-ctd_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/containerd/go.mod artifacts/containerd/go.sum)" 1)"
+ctd_key="$(key_of "$GO_VERSION" "$(hash_of $WC/containerd/go.mod $WC/containerd/go.sum)" 1)"
 runc_key="$(key_of "$GO_VERSION" "$GCC_VERSION" "$(deb_versions libseccomp-dev)" "$(hash_of artifacts/runc/go.mod artifacts/runc/go.sum)" 1)"
 RUNTIME_BINS=("$BIN/containerd" "$BIN/containerd-shim-runc-v2" "$BIN/ctr" "$BIN/runc")
+if [[ -n $SET && $WC == artifacts ]]; then
+  from_main runtime "${RUNTIME_BINS[@]}" "$OUT/RUNTIME"
+else
 if fresh containerd "$ctd_key" "$BIN/containerd" "$BIN/containerd-shim-runc-v2" "$BIN/ctr"; then
   ctd_done=cached
 else
-  sha="$(origin_hash artifacts/containerd github.com/containerd/containerd/v2)"
+  sha="$(origin_hash $WC/containerd github.com/containerd/containerd/v2)"
   p=github.com/containerd/containerd/v2
-  (cd artifacts/containerd && "${NICE[@]}" "${GOBUILD[@]}" -tags urfave_cli_no_docs \
+  (cd $WC/containerd && "${NICE[@]}" "${GOBUILD[@]}" -tags urfave_cli_no_docs \
     -ldflags "-s -w -X $p/version.Version=v$CONTAINERD_VERSION -X $p/version.Revision=$sha -X $p/version.Package=$p" \
     -o "$BIN/" $p/cmd/containerd $p/cmd/containerd-shim-runc-v2 $p/cmd/ctr)
   [[ "$("$BIN/containerd" --version | cut -d' ' -f3)" == "v$CONTAINERD_VERSION" ]] || die "containerd says $("$BIN/containerd" --version)"
   stamp containerd "$ctd_key"
   ctd_done=built
 fi
-if fresh runc "$runc_key" "$BIN/runc"; then
+if [[ -n $SET ]]; then
+  cp -p "$MAIN_OUT/bin/runc" "$BIN/runc" # runc does not depend on the Kubernetes version
+  runc_done="the main set's"
+elif fresh runc "$runc_key" "$BIN/runc"; then
   runc_done=cached
 else
   sha="$(origin_hash artifacts/runc github.com/opencontainers/runc)"
@@ -354,12 +393,15 @@ else
 fi
 printf 'containerd %s\nrunc %s\n' "$CONTAINERD_VERSION" "$RUNC_VERSION" >"$OUT/RUNTIME"
 end runtime "containerd $CONTAINERD_VERSION $ctd_done, runc $RUNC_VERSION $runc_done"
+fi
 
 # --- phase: registry (the gateway's OCI registry; crane fills it below) --------------------
 begin registry
 registry_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/registry/go.mod artifacts/registry/go.sum)" 1)"
 CRANE="$WORK/crane"
-if fresh registry "$registry_key" "$BIN/registry" "$CRANE"; then
+if [[ -n $SET ]]; then
+  from_main registry "$BIN/registry" "$CRANE"
+elif fresh registry "$registry_key" "$BIN/registry" "$CRANE"; then
   end registry cached
 else
   p=github.com/distribution/distribution/v3
@@ -375,7 +417,9 @@ begin e2e
 TEST="$OUT/test"
 mkdir -p "$TEST"
 e2e_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/e2e/go.mod artifacts/e2e/go.sum artifacts/e2e/imports.go)" 1)"
-if fresh e2e "$e2e_key" "$TEST/e2e.test" "$TEST/ginkgo"; then
+if [[ -n $SET ]]; then
+  end e2e "cached: not built (no conformance suite for --set)"
+elif fresh e2e "$e2e_key" "$TEST/e2e.test" "$TEST/ginkgo"; then
   end e2e cached
 else
   LD="-s -w"
@@ -409,7 +453,9 @@ begin busybox
 BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"
 [[ -n "$BUSYBOX_DEB_VERSION" && "$BUSYBOX_DEB_VERSION" != "(none)" ]] || { apt-get update -qq; BUSYBOX_DEB_VERSION="$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')"; }
 BUSYBOX_VERSION="$(sed 's/^[0-9]*://; s/-.*//' <<<"$BUSYBOX_DEB_VERSION")"
-if fresh busybox "$BUSYBOX_DEB_VERSION" "$BIN/busybox"; then
+if [[ -n $SET ]]; then
+  from_main busybox "$BIN/busybox"
+elif fresh busybox "$BUSYBOX_DEB_VERSION" "$BIN/busybox"; then
   end busybox cached
 else
   rm -rf "$WORK/busybox" && mkdir -p "$WORK/busybox"
@@ -425,7 +471,9 @@ fi
 begin imagebuilder
 ib_key="$(key_of "$GO_VERSION" "$(hash_of artifacts/imagebuilder/go.mod artifacts/imagebuilder/go.sum artifacts/imagebuilder/main.go)")"
 IB="$WORK/imagebuilder"
-if fresh imagebuilder "$ib_key" "$IB"; then
+if [[ -n $SET ]]; then
+  from_main imagebuilder "$IB"
+elif fresh imagebuilder "$ib_key" "$IB"; then
   end imagebuilder cached
 else
   (cd artifacts/imagebuilder && "${NICE[@]}" "${GOBUILD[@]}" -o "$IB" .)
@@ -457,7 +505,7 @@ bins_sha="$(for f in "$BIN"/*; do [[ " ${NETWORK_ADDON_BINS[*]} " == *" ${f##*/}
   xargs stat -c '%n %s %Y' | sha256sum | cut -c1-32)"
 images_key="$(key_of "$SCRIPT_SHA" "$ib_key" "$bins_sha" "$(deb_versions "${NETFILTER_DEBS[@]}" ca-certificates netbase)" "$AGNHOST_VERSION" "$BUSYBOX_VERSION")"
 PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-CREATED="$(cd artifacts/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
+CREATED="$(cd $W/kubernetes && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
 declare -A IMAGE_REFS=(
   [kube-apiserver]="registry.k8s.io/kube-apiserver:$K8S"
   [kube-controller-manager]="registry.k8s.io/kube-controller-manager:$K8S"
@@ -469,6 +517,10 @@ declare -A IMAGE_REFS=(
   [agnhost]="registry.k8s.io/e2e-test-images/agnhost:$AGNHOST_VERSION"
   [busybox]="docker.io/library/busybox:$BUSYBOX_VERSION"
 )
+WORKLOAD_IMAGES=(agnhost busybox)
+if [[ -n $SET ]]; then # the main set's archives, copied after this phase
+  for image in "${WORKLOAD_IMAGES[@]}"; do unset "IMAGE_REFS[$image]"; done
+fi
 IMAGE_FILES=()
 for image in "${!IMAGE_REFS[@]}"; do IMAGE_FILES+=("$IMAGES/$image.tar" "$IMAGES/$image.digest"); done
 if fresh images "$images_key" "${IMAGE_FILES[@]}"; then
@@ -541,12 +593,14 @@ else
   build_image kube-proxy '["/usr/local/bin/kube-proxy"]' base netfilter kube-proxy -- \
     -label "org.opencontainers.image.version=$K8S"
   build_image etcd '["/usr/local/bin/etcd"]' base etcd -- \
-    -label "org.opencontainers.image.version=$(used artifacts/etcd go.etcd.io/etcd/server/v3)"
+    -label "org.opencontainers.image.version=$(used $W/etcd go.etcd.io/etcd/server/v3)"
   build_image coredns '["/coredns"]' base coredns -- \
-    -label "org.opencontainers.image.version=$(used artifacts/coredns github.com/coredns/coredns)"
+    -label "org.opencontainers.image.version=$(used $W/coredns github.com/coredns/coredns)"
   build_image pause '["/pause"]' pause -- -user 65535:65535 -label "org.opencontainers.image.version=$PAUSE_VERSION"
-  build_image agnhost '["/agnhost"]' base agnhost -- -label "org.opencontainers.image.version=$AGNHOST_VERSION"
-  build_image busybox '[]' base busybox -- -cmd '["sh"]' -label "org.opencontainers.image.version=$BUSYBOX_DEB_VERSION"
+  if [[ -z $SET ]]; then
+    build_image agnhost '["/agnhost"]' base agnhost -- -label "org.opencontainers.image.version=$AGNHOST_VERSION"
+    build_image busybox '[]' base busybox -- -cmd '["sh"]' -label "org.opencontainers.image.version=$BUSYBOX_DEB_VERSION"
+  fi
   stamp images "$images_key"
   end images built
 fi
@@ -554,7 +608,12 @@ fi
 # --- phase: e2e-images (the images the conformance suite runs, artifacts/e2e-images/) ------
 begin e2e-images
 E2E_OUT="$OUT/e2e-images"
-if [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; then
+if [[ -n $SET ]]; then
+  for image in "${WORKLOAD_IMAGES[@]}"; do
+    cp -p "$MAIN_OUT/images/$image.tar" "$MAIN_OUT/images/$image.digest" "$IMAGES/"
+  done
+  end e2e-images "cached: not built; the main set's ${WORKLOAD_IMAGES[*]} images"
+elif [[ -x artifacts/e2e-images/build.sh || -f artifacts/e2e-images/build.sh ]]; then
   e2e_images_key="$(key_of "$(find artifacts/e2e-images -type f -print0 | sort -z | xargs -0 sha256sum)" "$ib_key" "$bins_sha" "$CREATED" 1)"
   if fresh e2e-images "$e2e_images_key" "$E2E_OUT/LIST"; then
     end e2e-images cached
@@ -615,6 +674,8 @@ REG="$OUT/registry"
 mkdir -p "$REG"
 PUSHED=("$IMAGES"/*.tar)
 [[ -d "$OUT/e2e-images" ]] && PUSHED+=("$OUT"/e2e-images/*.tar)
+# containerd's sandbox image is the main set's pause (rendering/node_install.py pins it).
+[[ -z $SET ]] || PUSHED+=("$MAIN_OUT/images/pause.tar")
 reg_content_key="$(key_of "$registry_key" "$(cat "${PUSHED[@]/%.tar/.digest}" | sort)" 1)"
 if fresh registry-content "$reg_content_key" "$REG/registry.tar"; then
   end registry-content cached
@@ -670,11 +731,11 @@ end verify "kubeadm $K8S, its $(wc -l <<<"$expected") images"
 {
   echo "# Built by scripts/build-artifacts.sh from artifacts/versions.env; $(date -u +%FT%TZ)"
   echo "go $GO_VERSION; gcc $GCC_VERSION"
-  for m in k8s.io/kubernetes k8s.io/apimachinery; do echo "module $m $(used artifacts/kubernetes "$m")"; done
+  for m in k8s.io/kubernetes k8s.io/apimachinery; do echo "module $m $(used $W/kubernetes "$m")"; done
   echo "module k8s.io/kubernetes/test/images/agnhost $AGNHOST_VERSION (VERSION file of the module)"
-  for m in go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3; do echo "module $m $(used artifacts/etcd "$m")"; done
-  echo "module github.com/coredns/coredns $(used artifacts/coredns github.com/coredns/coredns)"
-  echo "module github.com/containerd/containerd/v2 $(used artifacts/containerd github.com/containerd/containerd/v2)"
+  for m in go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3; do echo "module $m $(used $W/etcd "$m")"; done
+  echo "module github.com/coredns/coredns $(used $W/coredns github.com/coredns/coredns)"
+  echo "module github.com/containerd/containerd/v2 $(used $WC/containerd github.com/containerd/containerd/v2)"
   echo "module github.com/opencontainers/runc $(used artifacts/runc github.com/opencontainers/runc) (cgo, $(deb_versions libseccomp-dev), static)"
   echo "module github.com/distribution/distribution/v3 $(used artifacts/registry github.com/distribution/distribution/v3)"
   echo "module github.com/onsi/ginkgo/v2 $(used artifacts/e2e github.com/onsi/ginkgo/v2) (ginkgo; e2e.test from k8s.io/kubernetes $(used artifacts/e2e k8s.io/kubernetes))"

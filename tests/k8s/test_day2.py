@@ -1,7 +1,8 @@
 """Day 2 of `lab-k8s` through `pulumi up`: up with one minion, the original bootstrap tokens
 deleted, a minion added by config (it joins with a token made for its join, and its kubelet keeps
-renewing its lease), then removed again (drained, its Node deleted, its host reset, no route left
-pointing at it); a second `up` changes nothing; `destroy` returns every host to its snapshot.
+renewing its lease), a kubelet setting applied in place, then the minion removed again (drained,
+its Node deleted, its host reset, no route left pointing at it); a second `up` changes nothing;
+`destroy` returns every host to its snapshot.
 
 Run under an instance of its own beside other labs: `KUBEV6_LAB_INSTANCE=h pytest tests/k8s/test_day2.py`.
 """
@@ -158,6 +159,29 @@ def test_replacing_the_join_token_rejoins_the_minion_and_it_stays(cluster: Engin
     assert later > first, "the rejoined kubelet renews its lease (a later reset did not undo the join)"
     described = [t for t in _bootstrap_tokens(kubeconfig) if "description" in t["data"]]
     assert described == [], "the replaced token's delete, after the new join, removes this minion's tokens"
+    _checks_pass(cluster.lab.plan, up)
+
+
+def test_a_kubelet_setting_is_applied_in_place(cluster: EngineLab) -> None:
+    """`kubernetes.kubelet.maxPods`: the control plane re-uploads the kubelet config and each node's
+    kubelet takes it (restarted); the preview names exactly what the `up` changes, and nothing else
+    runs (no drain, no join)."""
+    assert cluster.run is not None
+    cluster.run.set_config("kubernetes.kubelet.maxPods", "150", path=True)
+    preview = cluster.run.preview()
+    up = cluster.run.up()
+    TIMINGS.append(f"{STACK} day 2: kubelet maxPods in place: {up.seconds:.1f}s ({up.changes})")
+    nodes = [n.name for n in cluster.lab.plan.nodes]
+    expected = {"kubeadm-master-init", "kubeadm-master-kubelet"} | {
+        f"kubeadm-{n.name}-kubelet" for n in cluster.lab.plan.minions
+    }
+    assert {n for op, n in preview.steps if op == "update"} == expected, preview.steps
+    assert {n for op, n in up.steps if op == "update"} == expected and set(up.changes) <= {"update", "same"}
+    kubeconfig = str(up.outputs["kubeconfig"])
+    items = _json(kubeconfig, "get", "nodes")["items"]
+    capacity = {n["metadata"]["name"]: n["status"]["capacity"]["pods"] for n in items}
+    assert capacity == dict.fromkeys(nodes, "150"), capacity
+    cluster.run.preview(expect_no_changes=True)
     _checks_pass(cluster.lab.plan, up)
 
 

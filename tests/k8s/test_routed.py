@@ -17,18 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from engine import EngineEnv, OpResult
-from lab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
-from lab.engine_lab import NODE_CHECKS, EngineLab
-from lab.k8s_checks import run_k8s_checks
-from lab.snapshot import diff, host_snapshot
+from harness.commons.engine import EngineEnv, OpResult
+from harness.enginelab.engine_lab import NODE_CHECKS, EngineLab
+from harness.k8slab.conformance import SIG_NETWORK, SuiteRun, read_skips, run_suite
+from harness.k8slab.k8s_checks import run_k8s_checks
+from harness.netlab.snapshot import diff, host_snapshot
 from planning import make_plan
 from planning.plan import ClusterPlan
 from rendering import bgp
-from tests.engine.conftest import TIMINGS, engine_lab
-from tests.k8s.conftest import destroy_to_snapshots
+from tests.helpers.engine import TIMINGS, destroy_to_snapshots, engine_lab
 
-pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab]
+pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab, pytest.mark.routed]
 
 STACK = "lab-k8s-bgp"
 REMOVED = "kube-minion-2"  # nodes[2] of the stack file

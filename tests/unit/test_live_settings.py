@@ -79,8 +79,8 @@ def test_the_masters_address_and_the_pod_supernet_are_refused() -> None:
         ("1.36.1", "1.36.0", "cannot go down"),
         ("1.36.1", "1.35.4", "cannot go down"),
         ("1.34.2", "1.36.1", "skips no minor version: go to 1.35 first"),
-        ("1.35.4", "1.36.1", "not implemented yet"),
-        ("1.36.0", "1.36.1", "not implemented yet"),
+        ("1.35.4", "1.36.1", None),  # one minor up: kubeadm's upgrade (rendering/upgrade.py)
+        ("1.36.0", "1.36.1", None),  # a patch
     ],
 )
 def test_kubernetes_version_changes(deployed: str, wanted: str, expected: str | None) -> None:
@@ -95,3 +95,16 @@ def test_a_version_that_goes_down_is_refused_at_preview_naming_the_key() -> None
     live = {**_deployed(), VERSION_KEY: "1.37.0"}
     with pytest.raises(pulumi.RunError, match=r"kubev6:kubernetes\.version: the cluster runs 1\.37\.0.*cannot go down"):
         run_program("dev", preview=True, recorder=Recorder(stack_outputs={"liveSettings": live}))
+
+
+def test_an_upgrade_takes_the_minions_one_at_a_time() -> None:
+    """With the deployed version older than the config's, each minion's drain waits for the
+    previous minion's uncordon; without an upgrade their rollouts run side by side."""
+    before = "kubeadm-kube-minion-1-uncordon"
+    rec, outputs = run_program("dev", recorder=Recorder(stack_outputs={"liveSettings": _deployed()}))
+    assert before not in rec.all_depends_on("kubeadm-kube-minion-2-drain")
+    older = {**_deployed(), VERSION_KEY: "1.35.4"}
+    rec, outputs = run_program("dev", preview=True, recorder=Recorder(stack_outputs={"liveSettings": older}))
+    assert before in rec.all_depends_on("kubeadm-kube-minion-2-drain")
+    assert "kubeadm-master-uncordon" in rec.all_depends_on("kubeadm-kube-minion-1-drain"), "the master first"
+    assert outputs["liveSettings"].value[VERSION_KEY] == "1.36.1"

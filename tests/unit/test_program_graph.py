@@ -55,8 +55,9 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
     if cfg.stages.install and cfg.kubernetes.artifacts == "mirror":
         gateway += 1  # the mirror's server (its files are CopyToRemote resources)
-    # init, CA hash, kubeconfig; per minion its token and its Node (on the master) and its join
-    kubeadm = (3 + 3 * minions) if cfg.stages.kubeadm else 0
+    # init, CA hash, kubeconfig, the certificates' expiry and the master's rollout (drain, kubelet,
+    # uncordon); per minion its token, its join, its Node (on the master) and its rollout
+    kubeadm = (7 + 6 * minions) if cfg.stages.kubeadm else 0
     # network.routing: bgp: a speaker per machine; kubeProxy.mode: ipvs: a preflight per node.
     addons = (kube_nodes + 1 if cfg.network.routing == "bgp" else 0) + (
         kube_nodes if cfg.kubernetes.kube_proxy.mode == "ipvs" else 0
@@ -76,9 +77,9 @@ def test_resource_count_is_linear_in_nodes() -> None:
         rec, _ = run_program("large", {"kubev6:nodes": nodes[:n]})
         counts[n] = len(rec.resources)
     # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+token,
-    # +join, +node).
-    assert counts[4] - counts[2] == 2 * 9
-    assert counts[7] - counts[4] == 3 * 9
+    # +join, +node, +drain, +kubelet, +uncordon).
+    assert counts[4] - counts[2] == 2 * 12
+    assert counts[7] - counts[4] == 3 * 12
 
 
 def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:

@@ -1,47 +1,85 @@
-"""The rendered upgrade (not wired, not run): kubeadm's order, one node at a time, idempotent."""
+"""Day 2 rendered: the control plane converges when its config changes, then each node's rollout
+(drain, kubelet, uncordon) in kubeadm's order; a version change kubeadm refuses is refused."""
 
 from __future__ import annotations
+
+import subprocess
 
 import pytest
 
 from config_schemas.stack_files import load_stack_file
 from planning import make_plan
 from planning.plan import ClusterPlan
-from rendering.upgrade import upgrade_sequence
+from rendering import steps, upgrade
 
 
-def _plan(version: str = "1.36.1") -> ClusterPlan:
+def _plan(version: str = "1.36.1", **kubelet: object) -> ClusterPlan:
     cfg = load_stack_file("lab-k8s").cluster
-    return make_plan(cfg.model_copy(update={"kubernetes": cfg.kubernetes.model_copy(update={"version": version})}))
+    k8s = cfg.kubernetes.model_copy(
+        update={"version": version, "kubelet": cfg.kubernetes.kubelet.model_copy(update=kubelet)}
+    )
+    return make_plan(cfg.model_copy(update={"kubernetes": k8s}))
 
 
-def test_the_control_plane_first_then_one_node_at_a_time() -> None:
+def test_init_converges_a_live_control_plane_instead_of_initialising_again() -> None:
+    create = steps.kubeadm_init_step(_plan()).create
+    init, converge, same = (
+        create.index("kubeadm init --config"),
+        create.index("kubeadm upgrade apply v1.36.1 --yes"),
+        create.index("the control plane runs this config"),
+    )
+    assert create.index("if [ ! -f /etc/kubernetes/admin.conf ]") < init < converge < same
+    assert f"elif ! cmp -s /etc/kubev6/kubeadm-init.yaml {upgrade.APPLIED_PATH}" in create
+    # The upgrade only where the API server runs another version, with the new kubeadm checked first.
+    apply = create[create.index('if [ "$server" != "v1.36.1" ]') :]
+    assert apply.index("kubeadm version -o short") < apply.index("kubeadm upgrade apply")
+    for phase in ("upload-config all", "control-plane all", "addon kube-proxy"):
+        assert f"kubeadm init phase {phase} --config /etc/kubev6/kubeadm-init.yaml" in create
+    assert create.rstrip().endswith(f"cp -p /etc/kubev6/kubeadm-init.yaml {upgrade.APPLIED_PATH}")
+    assert upgrade.APPLIED_PATH in steps.KUBEADM_INIT_DELETE, "destroy removes the record too"
+
+
+def test_a_node_rollout_drains_upgrades_and_uncordons_only_when_something_changed() -> None:
     plan = _plan()
-    steps = upgrade_sequence(plan, "1.35.4")
-    names = [s.name for s in steps]
-    master = plan.master.name
-    expected = [f"{master}-upgrade-apply", f"{master}-drain", f"{master}-kubelet", f"{master}-uncordon"]
-    for n in plan.minions:
-        expected += [f"{n.name}-upgrade-node", f"{n.name}-drain", f"{n.name}-kubelet", f"{n.name}-uncordon"]
-    assert names == expected
-    hosts = {s.name: s.host for s in steps}
-    assert all(hosts[f"{n.name}-drain"] == master and hosts[f"{n.name}-uncordon"] == master for n in plan.nodes)
-    assert all(hosts[f"{n.name}-upgrade-node"] == n.name for n in plan.minions)
-    apply = steps[0].script
-    assert "kubeadm upgrade apply v1.36.1 --yes --certificate-renewal=true" in apply
-    assert apply.index("kubeadm version -o short") < apply.index("kubeadm upgrade apply"), "the new kubeadm first"
-    assert '[ "$server" = "v1.36.1" ] ||' in apply, "a re-run after the apply does not apply again"
-    kubelet = next(s.script for s in steps if s.name.endswith("minion-1-kubelet"))
-    assert "pkill" not in kubelet and "supervise.sh stop kubelet" in kubelet, "this node's kubelet only"
-    drain = next(s.script for s in steps if s.name.endswith("minion-1-drain"))
-    assert "--timeout=5m0s" in drain and "exit 0" in drain.split("drain kube-minion-1")[0]
+    minion = plan.minions[0]
+    r = upgrade.node_rollout(plan, minion)
+    assert '!= "v1.36.1" ] || exit 0  # upgraded already: no drain' in r.drain
+    assert "drain kube-minion-1 --ignore-daemonsets --delete-emptydir-data --timeout=5m0s" in r.drain
+    assert r.drain.index("annotate node kube-minion-1 --overwrite kubev6.dev/drained-for") < r.drain.index("drain kube")
+    assert "kubeadm upgrade node --ignore-preflight-errors=SystemVerification" in r.kubelet
+    assert "pkill" not in r.kubelet and "supervise.sh stop kubelet" in r.kubelet, "this node's kubelet only"
+    assert "--kubeconfig /etc/kubernetes/kubelet.conf" in r.kubelet and "admin.conf" not in r.kubelet
+    assert '[ -n "$drained" ] || exit 0' in r.uncordon, "a node cordoned by its operator stays cordoned"
+    master = upgrade.node_rollout(plan, plan.master)
+    assert "kubeadm upgrade node --" not in master.kubelet, "upgrade apply did the master's part"
+    assert "kubeadm upgrade node phase kubelet-config" in master.kubelet
 
 
-@pytest.mark.parametrize("deployed", ["1.37.0", "1.34.2"])
-def test_what_kubeadm_refuses_is_not_rendered(deployed: str) -> None:
-    with pytest.raises(ValueError, match=r"kubev6:kubernetes\.version"):
-        upgrade_sequence(_plan(), deployed)
+def test_the_rollout_names_the_version_and_the_kubelet_config() -> None:
+    """A changed version or kubelet setting changes every script (so Pulumi re-runs them); the
+    same config renders the same bytes (so a second `up` changes nothing)."""
+    base = upgrade.node_rollout(_plan(), _plan().minions[0])
+    assert base == upgrade.node_rollout(_plan(), _plan().minions[0])
+    newer = upgrade.node_rollout(_plan("1.36.3"), _plan().minions[0])
+    changed = upgrade.node_rollout(_plan(fail_cgroup_v1=True), _plan().minions[0])
+    assert newer.drain != base.drain and newer.kubelet != base.kubelet and newer.uncordon != base.uncordon
+    # A kubelet setting re-runs the kubelet's script only: the drain and uncordon act on versions.
+    assert changed.kubelet != base.kubelet and (changed.drain, changed.uncordon) == (base.drain, base.uncordon)
+    assert upgrade.kubelet_config_hash(_plan()) != upgrade.kubelet_config_hash(_plan(fail_cgroup_v1=True))
 
 
-def test_no_change_no_steps() -> None:
-    assert upgrade_sequence(_plan(), "1.36.1") == []
+@pytest.mark.parametrize("script", ["drain", "kubelet", "uncordon"])
+def test_rollout_scripts_are_valid_shell(script: str) -> None:
+    r = upgrade.node_rollout(_plan(), _plan().minions[0])
+    subprocess.run(["sh", "-n"], input=getattr(r, script), text=True, check=True)
+
+
+def test_init_script_is_valid_shell() -> None:
+    subprocess.run(["sh", "-n"], input=steps.kubeadm_init_step(_plan()).create, text=True, check=True)
+
+
+def test_cert_expiry_is_read_after_the_converge_and_parsed() -> None:
+    assert "v1.36.1" in upgrade.cert_expiry_command(_plan())
+    assert upgrade.cert_expiry_command(_plan()) != upgrade.cert_expiry_command(_plan("1.36.3"))
+    out = "apiserver 2027-12-02T02:00:00Z\nca 2036-11-30T02:00:00Z\n\n"
+    assert upgrade.parse_cert_expiry(out) == {"apiserver": "2027-12-02T02:00:00Z", "ca": "2036-11-30T02:00:00Z"}
