@@ -3,7 +3,7 @@
 import gc
 import signal
 
-from pulumi import ResourceOptions
+from pulumi import Resource, ResourceOptions
 
 from components import (
     BridgeCniConfig,
@@ -72,7 +72,10 @@ cni = {
 }
 
 # network.routing: bgp (a speaker per machine), kubeProxy.mode: ipvs (a preflight per node).
-addons = NodeNetwork("node-network", NodeNetworkArgs(plan, access, gateway, nodes))
+# BGP speakers and IPVS preflights, when the config asks for them (none with static routes).
+addons_ready: list[Resource] = []
+if plan.bgp is not None or plan.kubeadm.kubernetes.kube_proxy.mode == "ipvs":
+    addons_ready = NodeNetwork("node-network", NodeNetworkArgs(plan, access, gateway, nodes)).ready
 
 #   kubeadm init on the master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
@@ -84,7 +87,7 @@ if stages.kubeadm:
     master = KubeadmMaster(
         "kubeadm-master",
         KubeadmMasterArgs(plan, access),
-        ResourceOptions(depends_on=[nodes[m], cni[m], gateway, *addons.ready]),
+        ResourceOptions(depends_on=[nodes[m], cni[m], gateway, *addons_ready]),
     )
     minions: list[KubeadmMinion] = []
     for n in plan.minions:
@@ -108,6 +111,6 @@ if stages.kubeadm:
         workloads = TestWorkloads(
             "checks",
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
-            ResourceOptions(depends_on=[master, *minions, *addons.ready]),
+            ResourceOptions(depends_on=[master, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None)
