@@ -219,6 +219,20 @@ class NetworkPolicy(pulumi.ComponentResource):
             opts=in_ns,
         )
         port = [k8s.networking.v1.NetworkPolicyPortArgs(port=GUARDED_PORT, protocol="TCP")]
+
+        def allow(policy: str, peer: k8s.networking.v1.NetworkPolicyPeerArgs) -> k8s.networking.v1.NetworkPolicy:
+            """Ingress to the guarded echo server's port from `peer` only."""
+            return k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=c.namespace),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=app),
+                    policy_types=["Ingress"],
+                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[peer], ports=port)],
+                ),
+                opts=in_ns,
+            )
+
         policies = [
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-default-deny",
@@ -228,43 +242,15 @@ class NetworkPolicy(pulumi.ComponentResource):
                 ),
                 opts=in_ns,
             ),
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-allow-named-client",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-named-client", namespace=c.namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=app),
-                    policy_types=["Ingress"],
-                    ingress=[
-                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                            from_=[
-                                k8s.networking.v1.NetworkPolicyPeerArgs(
-                                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={CLIENT_LABEL: ALLOWED})
-                                )
-                            ],
-                            ports=port,
-                        )
-                    ],
+            allow(
+                "allow-named-client",
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={CLIENT_LABEL: ALLOWED})
                 ),
-                opts=in_ns,
             ),
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-allow-ipblock",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-ipblock", namespace=c.namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=app),
-                    policy_types=["Ingress"],
-                    ingress=[
-                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                            from_=[
-                                k8s.networking.v1.NetworkPolicyPeerArgs(
-                                    ip_block=k8s.networking.v1.IPBlockArgs(cidr=c.ip_block)
-                                )
-                            ],
-                            ports=port,
-                        )
-                    ],
-                ),
-                opts=in_ns,
+            allow(
+                "allow-ipblock",
+                k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c.ip_block)),
             ),
         ]
         after = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[guarded, service, *policies])
