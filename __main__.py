@@ -17,6 +17,8 @@ from components import (
     KubeNodeArgs,
     LibvirtInfra,
     LibvirtInfraArgs,
+    MachineIdentities,
+    MachineIdentitiesArgs,
     Machines,
     Nat64Gateway,
     Nat64GatewayArgs,
@@ -29,7 +31,9 @@ from components import (
 from components.network_addons import NetworkPolicy, NetworkPolicyArgs, NodeNetwork, NodeNetworkArgs
 from config_schemas.pulumi_config import load_stack_config
 from planning import make_plan
+from program.deployed import Deployed
 from program.live_settings import refuse_live_changes
+from program.machine_ids import machine_tokens
 from program.mirror_source import mirror_content
 from program.outputs import export_outputs
 from rendering.network_policy import render_policy_checks
@@ -48,7 +52,8 @@ plan = make_plan(loaded.cluster)
 stages = plan.stages
 # A live cluster cannot take some changes (service subnet, master address, a version jump, ...):
 # refused here, at preview, naming the key, before anything is declared.
-live = refuse_live_changes(plan) if stages.kubeadm else None
+deployed = Deployed()  # what the last `up` left: the outputs below read back
+live = refuse_live_changes(plan, deployed) if stages.kubeadm else None
 # Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
 mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
 keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.config.ssh.public_key))
@@ -58,6 +63,12 @@ machines: Machines = (
     if plan.config.platform.kind == "libvirt"
     else ExistingMachines()
 )
+# Existing hosts: which machine each one is (a reinstalled one holds no token: its commands run again).
+machine_ids: dict[str, str] | None = None
+if plan.config.platform.kind == "existing":
+    machine_ids = machine_tokens(plan, deployed, keys.private_key)
+    identities = MachineIdentities("machines", MachineIdentitiesArgs(plan.hosts, access, machine_ids))
+    access = access.with_identities(identities.by_host)
 
 #            IPv4 internet
 #                  |
@@ -113,4 +124,4 @@ if stages.kubeadm:
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
             ResourceOptions(depends_on=[master, *minions, *addons_ready]),
         )
-export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None)
+export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)

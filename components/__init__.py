@@ -5,7 +5,7 @@ from components.kube_node import KubeNode, KubeNodeArgs
 from components.kubeadm_master import KubeadmMaster, KubeadmMasterArgs
 from components.kubeadm_minion import KubeadmMinion, KubeadmMinionArgs
 from components.libvirt_infra import LibvirtInfra, LibvirtInfraArgs
-from components.machines import ExistingMachines, Machines
+from components.machines import ExistingMachines, MachineIdentities, MachineIdentitiesArgs, Machines
 from components.nat64_gateway import Nat64Gateway, Nat64GatewayArgs
 from components.remote import SshAccess, ssh_access
 from components.ssh_keys import SshKeyPair, SshKeyPairArgs
@@ -23,6 +23,8 @@ __all__ = [
     "KubeadmMinionArgs",
     "LibvirtInfra",
     "LibvirtInfraArgs",
+    "MachineIdentities",
+    "MachineIdentitiesArgs",
     "Machines",
     "Nat64Gateway",
     "Nat64GatewayArgs",

@@ -61,6 +61,8 @@ class KubeadmMinion(pulumi.ComponentResource):
             secret=True,
             # A new joinTokenTtl is for the next join: the token this one used is not made again.
             ignore_changes=["create"],
+            # The minion came back empty (a new machine id): it joins again, with a token of its own.
+            replace_with=[i.command for i in [access.identities.get(node.name)] if i is not None],
         )
         secrets = pulumi.Output.all(self.token.stdout, master.ca_cert_hash).apply(
             lambda v: steps.stdin_secrets(v[0].strip(), v[1])

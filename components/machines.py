@@ -4,15 +4,17 @@ the platform. `ExistingMachines` declares nothing (the operator's hosts, reached
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
 from pulumi_command import remote
 
-from components.remote import SshAccess, run_step
+from components.remote import MachineIdentity, SshAccess, run, run_step
 from planning.plan import ClusterPlan, HostPlan
 from rendering import steps
+from rendering.machine_identity import identity_delete, identity_step
 
 
 class Machines(Protocol):
@@ -26,6 +28,40 @@ class ExistingMachines:
 
     def machine(self, host: HostPlan, parent: pulumi.Resource) -> list[pulumi.Resource]:
         return []
+
+
+IDENTITY_COMMAND = "machine-id"  # `<host>-machine-id`: the one command on a host that is not a step
+
+
+@dataclass(frozen=True)
+class MachineIdentitiesArgs:
+    hosts: Sequence[HostPlan]
+    access: SshAccess  # without identities: these commands are what the others are guarded by
+    tokens: Mapping[str, str]  # host name -> token (program/machine_ids.py)
+
+
+class MachineIdentities(pulumi.ComponentResource):
+    """platform.kind: existing: one command per host that writes its machine token; a new token
+    (the machine came back empty) replaces it, and with it every command on that host."""
+
+    by_host: dict[str, MachineIdentity]
+
+    def __init__(self, name: str, args: MachineIdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kubev6:index:MachineIdentities", name, None, opts)
+        self.by_host = {}
+        for host in args.hosts:
+            token = args.tokens[host.name]
+            command = run(
+                f"{host.name}-{IDENTITY_COMMAND}",
+                args.access,
+                host,
+                identity_step(token).create,
+                delete=identity_delete(token),
+                parent=self,
+                triggers=[token],
+            )
+            self.by_host[host.name] = MachineIdentity(command, token)
+        self.register_outputs({"tokens": dict(args.tokens)})
 
 
 def machine_and_network(

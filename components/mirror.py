@@ -27,6 +27,9 @@ def declare_mirror(
     """One copy per file (CopyToRemote takes a file or a whole folder), then the server."""
     source = mirror_source(plan)
     files = [("bin", b) for b in content.binaries] + [("images", i) for i in content.images]
+    # An empty gateway (reinstalled) is copied to again: the copies are replaced with its identity.
+    identity = access.identities.get(plan.gateway.name)
+    machine = [identity.command] if identity is not None else []
     if content.registry:
         files += [("bin", REGISTRY_BINARY), ("registry", content.registry)]
     copies: list[pulumi.Resource] = [
@@ -35,7 +38,7 @@ def declare_mirror(
             connection=access.connection(plan.gateway),
             source=pulumi.FileAsset(str(source / kind / file_name)),
             remote_path=f"{mirror.MIRROR_DIR}/{kind}/{file_name}",
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after)),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, *machine], replace_with=machine or None),
         )
         for kind, file_name in files
     ]

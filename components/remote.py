@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import pulumi
 from pulumi_command import remote
 
 from planning.plan import ClusterPlan, HostPlan
+from rendering.machine_identity import guarded_delete
 from rendering.steps import Step
+
+
+@dataclass(frozen=True)
+class MachineIdentity:
+    """An existing host's identity command and the token it wrote (rendering/machine_identity.py)."""
+
+    command: pulumi.Resource
+    token: str
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,12 @@ class SshAccess:
     private_key: pulumi.Output[str]
     dial_error_limit: int
     per_dial_timeout: int
+    # Host name -> its identity: every command on that host is replaced with it, and undoes only
+    # on the machine it was made on. Empty on libvirt (a machine there is its domain).
+    identities: Mapping[str, MachineIdentity] = field(default_factory=dict)
+
+    def with_identities(self, identities: Mapping[str, MachineIdentity]) -> SshAccess:
+        return replace(self, identities=dict(identities))
 
     def connection(self, host: HostPlan) -> remote.ConnectionArgs:
         # A bare IPv6 literal: the provider adds the brackets when it joins host and port.
@@ -63,11 +78,19 @@ def run(
     delete_before_replace: bool = False,
     replace_with: Sequence[pulumi.Resource] = (),
     ignore_changes: Sequence[str] = (),
+    triggers: Sequence[str] = (),
 ) -> remote.Command:
     """One remote command. With `secret`, its output is encrypted in state and never logged;
     `stdin` (a secret) carries the values the script must not hold. `delete_before_replace` where
     a replacement made first would be undone by the old one's delete; `replace_with`: replaced
-    whenever one of those is. `update` runs instead of `create` when an input changed."""
+    whenever one of those is; `triggers`: replaced when one of them changes. `update` runs instead of
+    `create` when an input changed. On a host
+    with an identity the command waits for it, is replaced with it, and its delete is guarded."""
+    identity = access.identities.get(host.name)
+    if identity is not None:
+        depends_on = [*depends_on, identity.command]
+        replace_with = [*replace_with, identity.command]
+        delete = guarded_delete(identity.token, delete) if delete is not None else None
     opts = pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
@@ -82,6 +105,7 @@ def run(
         create=create,
         update=update,
         delete=delete,
+        triggers=list(triggers) or None,
         stdin=pulumi.Output.secret(stdin) if stdin is not None else None,
         logging=remote.Logging.NONE if secret else remote.Logging.STDOUT_AND_STDERR,
         opts=opts,

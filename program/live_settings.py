@@ -1,9 +1,7 @@
 """Refuse, before any resource, a config that changes what the live cluster cannot take in place.
 
-The deployed values are this stack's own `liveSettings` output, read through a StackReference of
-the current stack (on the file backend and the service alike it reads the last completed
-deployment; an update in progress has not written its outputs yet). Read synchronously: on
-`pulumi up --skip-preview` nothing may be created before the refusal.
+The deployed values are this stack's own `liveSettings` output (program/deployed.py), read
+synchronously: on `pulumi up --skip-preview` nothing may be created before the refusal.
 """
 
 from __future__ import annotations
@@ -11,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi.runtime.sync_await import _sync_await
 
 from planning.live_settings import VERSION_KEY, live_settings, refused_changes
 from planning.plan import ClusterPlan
+from program.deployed import Deployed
 
 OUTPUT = "liveSettings"
 
@@ -29,16 +27,11 @@ class LiveSettings:
         return self.deployed_version is not None and self.deployed_version != self.wanted[VERSION_KEY]
 
 
-def refuse_live_changes(plan: ClusterPlan) -> LiveSettings:
+def refuse_live_changes(plan: ClusterPlan, deployed: Deployed) -> LiveSettings:
     """What to export as `liveSettings` and the deployed version; raises pulumi.RunError naming
     each refused key."""
     wanted = live_settings(plan)
-    me = pulumi.StackReference(
-        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
-        opts=pulumi.ResourceOptions(),
-    )
-    deployed = _sync_await(me.get_output_details(OUTPUT))
-    previous = deployed.value if deployed.value is not None else deployed.secret_value
+    previous = deployed.output(OUTPUT)
     problems = refused_changes(previous if isinstance(previous, dict) else None, wanted)
     if problems:
         raise pulumi.RunError("\n".join(["this change cannot be made to the live cluster:", *problems]))

@@ -25,6 +25,7 @@ def export_outputs(
     workloads: TestWorkloads | None,
     live: dict[str, str] | None = None,
     policy_checks: pulumi.Output[dict[str, str]] | None = None,
+    machine_ids: dict[str, str] | None = None,
 ) -> None:
     cfg = plan.config
     pulumi.export("platform", {"kind": cfg.platform.kind, "domainType": getattr(cfg.platform, "domain_type", "n/a")})
@@ -51,6 +52,8 @@ def export_outputs(
         pulumi.export("caCertHash", master.ca_cert_hash)
         pulumi.export("kubeconfig", master.kubeconfig)
         pulumi.export("certificateExpiry", master.cert_expiry)  # name -> expiry date (kubeadm certs)
+    if machine_ids is not None:
+        pulumi.export("machineIds", machine_ids)  # which machine each host is (program/machine_ids.py)
     if live is not None:
         pulumi.export("liveSettings", live)  # what the next run refuses to change (program/live_settings.py)
     checks: object = workloads.results if workloads else stage_states(plan)["workloads"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,18 @@ class Recorder(pulumi.runtime.Mocks):
     options: dict[str, pulumi.ResourceOptions] = field(default_factory=dict)  # name -> its ResourceOptions
     # What a StackReference of the stack itself reads: the previous deployment's outputs.
     stack_outputs: dict[str, Any] = field(default_factory=dict)
+    # What each host answers when the program asks for its machine token (program/machine_ids.py):
+    # a token, '' (none) or None (could not be asked, also for a host not listed). Nothing is dialled.
+    machine_tokens: dict[str, str | None] = field(default_factory=dict)
+    tokens_made: int = 0  # new machine tokens are numbered, so a dump is the same on every run
+    token_seed: str = "mock-token"  # and told apart from another run's by this
+
+    def read_tokens(self, hosts: Sequence[Any], reached: object) -> dict[str, str | None]:
+        return {h.name: self.machine_tokens.get(h.name) for h in hosts}
+
+    def new_token(self) -> str:
+        self.tokens_made += 1
+        return f"{self.token_seed}-{self.tokens_made:04d}"
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -126,14 +139,20 @@ def run_program(
             recorder.options[name] = opts
         real_init(self, t, name, *args, **kwargs)
 
+    import program.machine_ids as machine_ids  # the root is on sys.path now
+
+    real_read, real_new = machine_ids.read_tokens, machine_ids.new_token
+
     def program() -> None:
         pulumi.export = lambda name, value: exports.__setitem__(name, value)  # type: ignore[assignment]
         pulumi.Resource.__init__ = recording_init  # type: ignore[method-assign]
+        machine_ids.read_tokens, machine_ids.new_token = recorder.read_tokens, recorder.new_token  # type: ignore[assignment]
         try:
             runpy.run_path(str(root / "__main__.py"), run_name="__pulumi_program__")
         finally:
             pulumi.export = real_export
             pulumi.Resource.__init__ = real_init  # type: ignore[method-assign]
+            machine_ids.read_tokens, machine_ids.new_token = real_read, real_new  # type: ignore[assignment]
 
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 import config_schemas.pulumi_config as pulumi_config
+from components.machines import IDENTITY_COMMAND
 from config_schemas.stack_files import load_stack_file
 from harness.commons.program_mocks import Declared, run_program
 from harness.commons.shell import CommandResult
 from harness.netlab import node_config
 from planning.plan import ClusterPlan, HostPlan, make_plan
 from rendering import gateway
+from rendering.machine_identity import guarded_delete
 from rendering.steps import host_steps
 
 # The stacks the namespace lab runs (every command they declare is one of its steps).
@@ -46,6 +48,8 @@ def _no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _commands_by_host(stack: str) -> dict[str, dict[str, Declared]]:
+    """The host's remote commands, but for its machine identity (the lab's hosts are the machines
+    the lab made; `_token` reads it)."""
     rec, _ = run_program(stack)
     by_host: dict[str, dict[str, Declared]] = {}
     for command in rec.of_type("command:remote:Command"):
@@ -54,6 +58,13 @@ def _commands_by_host(stack: str) -> dict[str, dict[str, Declared]]:
             connection = connection["value"]
         by_host.setdefault(connection["host"], {})[command.name] = command
     return by_host
+
+
+def _token(commands: dict[str, Declared], host: HostPlan) -> str:
+    """The machine token the host's commands are guarded with, taken out of the list."""
+    identity = commands.pop(f"{host.name}-{IDENTITY_COMMAND}")
+    (token,) = identity.inputs["triggers"]
+    return str(token)
 
 
 def _lab_runs(plan: ClusterPlan, host: HostPlan, monkeypatch: pytest.MonkeyPatch) -> RecordingExec:
@@ -72,6 +83,7 @@ def test_the_lab_runs_each_hosts_remote_commands_in_order(stack: str, monkeypatc
     assert set(declared) == {h.ssh_host for h in plan.hosts}
     for host in plan.hosts:
         commands = declared[host.ssh_host]
+        _token(commands, host)
         names = [f"{host.name}-{name}" for name, _ in host_steps(plan, host)]
         # Every command Pulumi runs on this host is a step of the lab, and no other.
         assert sorted(names) == sorted(commands), host.name
@@ -102,7 +114,10 @@ def test_lab_down_runs_each_hosts_delete_commands_in_reverse(
         names = [f"{host.name}-{name}" for name, _ in reversed(host_steps(plan, host))]
         done, errors = node_config.unconfigure_host(plan, host, exec_)  # type: ignore[arg-type]
         assert (done, errors) == (names, [])
-        assert exec_.scripts == [declared[host.ssh_host][n].inputs["delete"] for n in names], host.name
+        # Pulumi's deletes are the lab's, run only on the machine they were made on.
+        commands = declared[host.ssh_host]
+        token = _token(commands, host)
+        assert [guarded_delete(token, s) for s in exec_.scripts] == [commands[n].inputs["delete"] for n in names]
 
 
 @pytest.mark.parametrize("stack", LAB_STACKS)

@@ -62,7 +62,10 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     addons = (kube_nodes + 1 if cfg.network.routing == "bgp" else 0) + (
         kube_nodes if cfg.kubernetes.kube_proxy.mode == "ipvs" else 0
     )
-    assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm + addons
+    # Existing hosts: each one's machine identity (libvirt: the domain is the machine).
+    identities = 0 if libvirt else kube_nodes + 1
+    assert count(rec, "kubev6:index:MachineIdentities") == (0 if libvirt else 1)
+    assert count(rec, "command:remote:Command") == kube_nodes * per_node + gateway + kubeadm + addons + identities
     assert set(outputs["stages"].value) == {"network", "install", "kubeadm", "workloads"}
     names = [r.name for r in rec.resources]
     assert len(names) == len(set(names)), "resource names must be unique (they name URNs and parents)"
@@ -77,9 +80,9 @@ def test_resource_count_is_linear_in_nodes() -> None:
         rec, _ = run_program("large", {"kubev6:nodes": nodes[:n]})
         counts[n] = len(rec.resources)
     # Per minion: KubeNode (+network, +packages), BridgeCniConfig (+conflist), KubeadmMinion (+token,
-    # +join, +node, +drain, +kubelet, +uncordon).
-    assert counts[4] - counts[2] == 2 * 12
-    assert counts[7] - counts[4] == 3 * 12
+    # +join, +node, +drain, +kubelet, +uncordon), its machine identity.
+    assert counts[4] - counts[2] == 2 * 13
+    assert counts[7] - counts[4] == 3 * 13
 
 
 def test_joins_take_the_token_and_ca_hash_from_the_master_through_the_graph() -> None:
