@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from harness.commons.shell import HostExec
 from harness.netlab.internet import wait_listening
 from harness.netlab.state import LabState, ensure_mountpoint
-from planning.plan import ClusterPlan
+from planning.plan import ClusterPlan, HostPlan
 
 SSHD = "/usr/sbin/sshd"
 PORT = 22
@@ -63,15 +63,20 @@ def sshd_config(state: LabState, address: str, host_name: str) -> str:
     )
 
 
+def start_sshd(host: HostPlan, exec_: HostExec, state: LabState) -> None:
+    """The host's sshd on its node address (its pid recorded: the lab's teardown stops it)."""
+    conf = state.path("ssh", f"sshd-{host.name}.conf")
+    conf.write_text(sshd_config(state, str(host.address), host.name))
+    pid = exec_.popen([SSHD, "-D", "-e", "-f", str(conf)], state.log_path(f"sshd-{host.name}"))
+    state.record_pid(f"sshd-{host.name}", pid)
+
+
 def start_sshds(plan: ClusterPlan, execs: dict[str, HostExec], state: LabState) -> LabKey:
-    """Start one sshd per host (recorded pids: the lab's teardown stops them); wait until each listens."""
+    """Start one sshd per host; wait until each listens."""
     key = make_key(state)
     ensure_mountpoint("/run/sshd")  # sshd's privilege separation directory
     for host in plan.hosts:
-        conf = state.path("ssh", f"sshd-{host.name}.conf")
-        conf.write_text(sshd_config(state, str(host.address), host.name))
-        pid = execs[host.name].popen([SSHD, "-D", "-e", "-f", str(conf)], state.log_path(f"sshd-{host.name}"))
-        state.record_pid(f"sshd-{host.name}", pid)
+        start_sshd(host, execs[host.name], state)
     for host in plan.hosts:
         wait_listening(execs[host.name], "tcp", host.address, PORT, 10)
     return key

@@ -107,7 +107,7 @@ class Topology:
             f"ip link set lo up && ip link add {SWITCH_BRIDGE} type bridge && ip link set {SWITCH_BRIDGE} up"
         )
         for host in self.plan.hosts:
-            self._add_host(host)
+            self.add_host(host)
         self._add_internet()
         self._add_stranger()
         if self.root_access:
@@ -121,7 +121,8 @@ class Topology:
             f"ip link set {port} master {SWITCH_BRIDGE} && ip link set {port} up"
         )
 
-    def _add_host(self, host: HostPlan) -> None:
+    def add_host(self, host: HostPlan) -> None:
+        """The host's namespace on the switch, its address on the node network (again after a reinstall)."""
         ns = self.names.host_ns(host)
         run(["ip", "netns", "add", ns])
         short = self.names.host_short[host.name]
@@ -134,21 +135,25 @@ class Topology:
 
     def _add_internet(self) -> None:
         inet = self.names.internet_ns
-        gw_ns = self.names.host_ns(self.plan.gateway)
         run(["ip", "netns", "add", inet])
+        # IPv4 only: no IPv6 at all on the internet side.
+        self.internet().sh(
+            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 && "
+            f"ip link set lo up && ip addr add {INTERNET_DNS}/32 dev lo && ip addr add {INTERNET_WEB}/32 dev lo"
+        )
+        self.plug_uplink()
+
+    def plug_uplink(self) -> None:
+        """The gateway's IPv4 uplink: a veth into the internet's namespace (again after a reinstall)."""
+        inet = self.names.internet_ns
+        gw_ns = self.names.host_ns(self.plan.gateway)
         address, nexthop = self.uplink_addresses()
         HostExec(gw_ns).sh(
             f"ip link add {self.uplink_if} type veth peer name {INTERNET_IF} netns {inet} && "
             f"ip link set {self.uplink_if} up && ip addr add {address} dev {self.uplink_if} && "
             f"ip route add default via {nexthop} dev {self.uplink_if}"
         )
-        # IPv4 only: no IPv6 at all on the internet side.
-        self.internet().sh(
-            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 && "
-            f"ip link set lo up && ip link set {INTERNET_IF} up && "
-            f"ip addr add {self.internet_side()} dev {INTERNET_IF} && "
-            f"ip addr add {INTERNET_DNS}/32 dev lo && ip addr add {INTERNET_WEB}/32 dev lo"
-        )
+        self.internet().sh(f"ip link set {INTERNET_IF} up && ip addr add {self.internet_side()} dev {INTERNET_IF}")
 
     def _add_stranger(self) -> None:
         ns = self.names.stranger_ns

@@ -1,6 +1,7 @@
 """Day 2 of `lab-k8s` through `pulumi up`: up with one minion, the original bootstrap tokens
 deleted, a minion added by config (it joins with a token made for its join, and its kubelet keeps
-renewing its lease), a kubelet setting applied in place, then the minion removed again (drained,
+renewing its lease), a kubelet setting applied in place, the gateway and a minion reinstalled
+(the next `up` makes them again), then the minion removed again (drained,
 its Node deleted, its host reset, no route left pointing at it); a second `up` changes nothing;
 `destroy` returns every host to its snapshot.
 
@@ -22,6 +23,7 @@ import pytest
 
 from harness.commons.engine import EngineError, OpResult
 from harness.enginelab.engine_lab import EngineLab
+from harness.enginelab.reinstall import reinstall
 from harness.k8slab.k8s_checks import run_k8s_checks
 from harness.netlab.snapshot import diff, host_snapshot
 from planning import make_plan
@@ -183,6 +185,38 @@ def test_a_kubelet_setting_is_applied_in_place(cluster: EngineLab) -> None:
     assert capacity == dict.fromkeys(nodes, "150"), capacity
     cluster.run.preview(expect_no_changes=True)
     _checks_pass(cluster.lab.plan, up)
+
+
+def test_reinstalled_machines_converge_on_the_next_up(cluster: EngineLab) -> None:
+    """The gateway and a minion come back empty (every process, file and route of theirs gone, as
+    on a reinstalled machine): the preview replaces every command on them and nothing on the
+    others, the `up` makes them again (the mirror copied to, NAT64 and DNS64 back, the minion's
+    Node drained and deleted, a new token, the join), and the workloads pass."""
+    assert cluster.run is not None
+    lost = [cluster.lab.plan.gateway.name, "kube-minion-1"]
+    kubeconfig = str(RESULTS["add"].outputs["kubeconfig"])
+    node_uid = _json(kubeconfig, "get", "node", "kube-minion-1")["metadata"]["uid"]
+    for name in lost:
+        reinstall(cluster.lab, name)
+        differences = diff(cluster.before[name], host_snapshot(cluster.lab.execs[name]))  # type: ignore[attr-defined]
+        assert not differences, f"{name} is not as it was before the first up:\n" + "\n".join(differences)
+    preview = cluster.run.preview()
+    up = cluster.run.up()
+    TIMINGS.append(f"{STACK} day 2: gateway and kube-minion-1 reinstalled, converged: {up.seconds:.1f}s ({up.changes})")
+    replacing = ("replace", "create-replacement")
+    replaced_by = {r.op: {n for op, n in r.steps if op in replacing} for r in (preview, up)}
+    for replaced in replaced_by.values():
+        assert {f"{h}-machine-id" for h in lost} <= replaced, replaced
+        assert {"kubeadm-kube-minion-1-token", "kubeadm-kube-minion-1-join"} <= replaced, replaced
+        assert not any(n.startswith(("kube-master-", f"{ADDED}-", "kubeadm-master-init")) for n in replaced), replaced
+    assert replaced_by["preview"] == replaced_by["up"], "the preview names every replacement the up makes"
+    node = _json(kubeconfig, "get", "node", "kube-minion-1")
+    assert node["metadata"]["uid"] != node_uid, "the stale Node was deleted and the new machine registered"
+    first = _renew_time(kubeconfig, "kube-minion-1")
+    time.sleep(30)
+    assert _renew_time(kubeconfig, "kube-minion-1") > first, "the new machine's kubelet renews its lease"
+    _checks_pass(cluster.lab.plan, up)
+    cluster.run.preview(expect_no_changes=True)
 
 
 def test_a_live_setting_change_is_refused_at_preview(cluster: EngineLab) -> None:

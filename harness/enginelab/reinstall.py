@@ -1,0 +1,40 @@
+"""A lab host made again from nothing: what a reinstalled machine or a recreated disk is to the stack.
+
+Every process of the host stops (its sshd, daemons, kubelet, containerd and the containers under
+its cgroup root), its namespace, its own /etc entries and private state go, and the host is made
+as the lab first made it: the same address on the switch (and the gateway's uplink), empty /etc
+entries and state, an sshd that takes the lab's key. Its snapshot equals the one taken before the
+first `pulumi up`; what the stack had done there is gone.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from harness.enginelab.sshd import PORT, start_sshd
+from harness.netlab import node_config
+from harness.netlab.internet import wait_listening
+from harness.netlab.k8s_machine import create_cgroup_root, remove_cgroup_root
+from harness.netlab.session import Lab
+from harness.netlab.state import delete_namespace, stop_namespace_processes
+
+
+def reinstall(lab: Lab, host_name: str) -> None:
+    host = next(h for h in lab.plan.hosts if h.name == host_name)
+    ns = lab.names.host_ns(host)
+    cgroup = None
+    if host.is_kube_node and lab.plan.config.kubernetes.kubelet.cgroup_root_prefix and lab.plan.config.stages.install:
+        cgroup = lab.plan.kubeadm.cgroup_root(host.name).lstrip("/")
+    stop_namespace_processes(ns)  # the daemons first: kubelet and containerd would restart containers
+    if cgroup is not None:
+        remove_cgroup_root(cgroup)
+    delete_namespace(ns)
+    shutil.rmtree(lab.state.path("private", ns), ignore_errors=True)
+    lab.topology.add_host(host)
+    if host.name == lab.plan.gateway.name:
+        lab.topology.plug_uplink()
+    lab.execs[host.name] = node_config.prepare_host(lab.plan, host, ns, lab.state)
+    if cgroup is not None:
+        create_cgroup_root(cgroup)
+    start_sshd(host, lab.execs[host.name], lab.state)
+    wait_listening(lab.execs[host.name], "tcp", host.address, PORT, 10)
