@@ -161,3 +161,14 @@ LibvirtUri = Annotated[
 def go_duration(example: str, note: str = "") -> Callable[[str], str]:
     """Go's time.ParseDuration syntax (what kubeadm reads), non-negative: 24h0m0s, 90s, 1.5h, 0."""
     return _checked(r"0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+", f"a Go duration like {example}{note}")
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """A Go duration (as `go_duration` accepts it) in seconds: `5m0s` -> 300.0."""
+    if text == "0":
+        return 0.0
+    parts = re.findall(r"([0-9]*\.?[0-9]*)(ns|us|µs|ms|s|m|h)", text)
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)

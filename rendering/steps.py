@@ -8,8 +8,10 @@ and their `delete` texts in reverse order when it goes down. Every create script
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from config_schemas.strings import duration_seconds
 from planning.plan import ClusterPlan, HostPlan
 from rendering import cni, gateway, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
@@ -424,6 +426,9 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     )
 
 
+DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
+
+
 def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
     the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
@@ -445,15 +450,19 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f'if ! out="$($K get node {n} -o name 2>&1)"; then case "$out" in '
         f"*NotFound*) echo 'kube-v6: node {n} is not registered'; exit 0;; "
         f'*) echo "kube-v6: cannot read node {n} from the API server: $out" >&2; exit 1;; esac; fi',
-        f"$K drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={timeout} >{log} 2>&1 || {{ "
-        # A node whose kubelet is gone (its host reset or lost) never finishes its pods' shutdown:
-        # deleting the Node lets their controllers start them elsewhere. A live one stays.
+        # In slices: a node whose kubelet is gone (its host reset, lost or reinstalled) never finishes
+        # its pods' shutdown, and turns NotReady within the node monitor's grace period; then its Node
+        # is deleted so the controllers start the pods elsewhere. A live one waits the whole timeout.
+        f"deadline=$(($(date +%s) + {math.ceil(duration_seconds(timeout))}))",
+        f"until $K drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={DRAIN_SLICE} >{log} 2>&1; do "
         f'ready="$($K get node {n} -o jsonpath=\'{{.status.conditions[?(@.type=="Ready")].status}}\')"; '
-        f'if [ "$ready" = True ]; then '
+        f'if [ "$ready" != True ]; then '
+        f"echo 'kube-v6: {n} is not Ready (its kubelet is gone): deleting its Node without a finished drain'; "
+        "break; fi; "
+        f'if [ "$(date +%s)" -ge "$deadline" ]; then '
         f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
-        f"tail -n 20 {log} >&2; exit 1; fi; "
-        f"echo 'kube-v6: {n} is not Ready (its kubelet is gone): deleting its Node without a finished drain'; }}",
+        f"tail -n 20 {log} >&2; exit 1; fi; done",
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",

@@ -241,7 +241,8 @@ def test_the_node_is_drained_on_the_master_before_its_host_is_reset() -> None:
         membership = rec.named(node)
         assert membership.inputs["connection"] == master_ssh
         delete = membership.inputs["delete"]
-        assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout=42s" in delete
+        assert f"drain {name} --ignore-daemonsets --delete-emptydir-data --timeout={steps.DRAIN_SLICE}" in delete
+        assert "deadline=$(($(date +%s) + 42))" in delete
         assert delete.index("drain") < delete.index(f"delete node {name}")
         assert "kubeadm reset" in rec.named(join).inputs["delete"]
         assert join in rec.depends_on[node] and token not in rec.depends_on[node]
