@@ -115,13 +115,15 @@ if stages.kubeadm:
     if plan.config.network.policy == "kube-network-policies":
         policy = NetworkPolicy(
             "network-policy",
-            NetworkPolicyArgs(render_policy_checks(plan), master.kubeconfig, render_workloads(plan).pull_policy),
+            NetworkPolicyArgs(
+                render_policy_checks(plan), master.kubeconfig, render_workloads(plan).pull_policy, master.init
+            ),
             ResourceOptions(depends_on=[master, *minions]),
         )
     if stages.workloads:
         workloads = TestWorkloads(
             "checks",
-            TestWorkloadsArgs(render_workloads(plan), master.kubeconfig),
+            TestWorkloadsArgs(render_workloads(plan), master.kubeconfig, master.init),
             ResourceOptions(depends_on=[master, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)

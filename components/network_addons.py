@@ -90,6 +90,7 @@ class NetworkPolicyArgs:
     checks: PolicyChecks
     kubeconfig: pulumi.Output[str]  # the master's admin kubeconfig (a secret)
     pull_policy: str | None
+    cluster: pulumi.Resource | None = None  # as TestWorkloadsArgs.cluster
 
 
 class NetworkPolicy(pulumi.ComponentResource):
@@ -103,7 +104,9 @@ class NetworkPolicy(pulumi.ComponentResource):
         super().__init__("kubev6:index:NetworkPolicy", name, None, opts)
         c = args.checks
         provider = k8s.Provider(
-            f"{name}-provider", kubeconfig=args.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-provider",
+            kubeconfig=args.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, replace_with=[args.cluster] if args.cluster else None),
         )
         base = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts))
         system = k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace="kube-system")

@@ -20,6 +20,9 @@ from rendering.workloads import APP, PORT, Workloads
 class TestWorkloadsArgs:
     workloads: Workloads
     kubeconfig: pulumi.Output[str]  # the master's admin kubeconfig (a secret)
+    # The master's `kubeadm init`: replaced (the master came back empty), it is a new cluster, and
+    # the provider with every object is replaced with it, so they are made there again.
+    cluster: pulumi.Resource | None = None
 
 
 class TestWorkloads(pulumi.ComponentResource):
@@ -36,7 +39,7 @@ class TestWorkloads(pulumi.ComponentResource):
             f"{name}-provider",
             kubeconfig=args.kubeconfig,
             delete_unreachable=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, replace_with=[args.cluster] if args.cluster else None),
         )
         opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts))
         ns = k8s.core.v1.Namespace(

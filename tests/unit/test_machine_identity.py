@@ -138,3 +138,11 @@ def test_the_gateways_mirror_copies_are_made_again_on_an_empty_gateway() -> None
 def test_libvirt_machines_have_no_identity_command() -> None:
     rec, outputs = run_program("dev")
     assert not rec.of_type("kubev6:index:MachineIdentities") and OUTPUT not in outputs
+
+
+def test_a_reinstalled_master_is_a_new_cluster_that_gets_its_objects_again() -> None:
+    rec, _ = run_program("lab-k8s")
+    for provider in rec.of_type("pulumi:providers:kubernetes"):
+        assert [r._name for r in rec.options[provider.name].replace_with or []] == ["kubeadm-master-init"]
+    init = rec.options["kubeadm-master-init"]
+    assert "kube-master-machine-id" in [r._name for r in init.replace_with or []]
