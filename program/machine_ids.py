@@ -27,7 +27,7 @@ from program.deployed import Deployed
 from rendering.machine_identity import MACHINE_ID_PATH
 
 OUTPUT = "machineIds"
-CONNECT_TIMEOUT = 3  # seconds: a host that does not answer by then is "could not be asked"
+CONNECT_TIMEOUT = 5  # seconds: a host that does not answer by then is "could not be asked"
 
 
 @dataclass(frozen=True)

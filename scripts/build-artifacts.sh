@@ -535,16 +535,18 @@ else
   for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do one "$c" "/usr/local/bin/$c"; done
   for c in etcd etcdctl etcdutl; do mkdir -p "$R/etcd/usr/local/bin" && cp "$BIN/$c" "$R/etcd/usr/local/bin/"; done
   one coredns /coredns
-  one agnhost /agnhost
   mkdir -p "$R/pause" && cp "$BIN/pause" "$R/pause/pause"
-  # busybox with its applets as symlinks (sh, nslookup, wget, awk, ...)
-  mkdir -p "$R/busybox/bin"
-  cp "$BIN/busybox" "$R/busybox/bin/busybox"
-  for applet in $("$BIN/busybox" --list-full); do
-    [[ "$applet" == bin/busybox ]] && continue
-    mkdir -p "$R/busybox/$(dirname "$applet")"
-    ln -sf /bin/busybox "$R/busybox/$applet"
-  done
+  if [[ -z $SET ]]; then # a --set takes the workloads' images from the main set
+    one agnhost /agnhost
+    # busybox with its applets as symlinks (sh, nslookup, wget, awk, ...)
+    mkdir -p "$R/busybox/bin"
+    cp "$BIN/busybox" "$R/busybox/bin/busybox"
+    for applet in $("$BIN/busybox" --list-full); do
+      [[ "$applet" == bin/busybox ]] && continue
+      mkdir -p "$R/busybox/$(dirname "$applet")"
+      ln -sf /bin/busybox "$R/busybox/$applet"
+    done
+  fi
   # netfilter for kube-proxy: Debian's iptables (nft backend, like Debian's default),
   # iptables-legacy, nft and conntrack, with their shared libraries and the xtables
   # extensions (dlopen()ed, so not in ldd's output), in the merged-/usr layout.

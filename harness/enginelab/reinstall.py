@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import shutil
 
+from harness.commons.shell import run
 from harness.enginelab.sshd import PORT, start_sshd
 from harness.netlab import node_config
 from harness.netlab.internet import wait_listening
 from harness.netlab.k8s_machine import create_cgroup_root, remove_cgroup_root
 from harness.netlab.session import Lab
 from harness.netlab.state import delete_namespace, stop_namespace_processes
+from harness.netlab.topology import INTERNET_IF
 
 
 def reinstall(lab: Lab, host_name: str) -> None:
@@ -28,6 +30,14 @@ def reinstall(lab: Lab, host_name: str) -> None:
     stop_namespace_processes(ns)  # the daemons first: kubelet and containerd would restart containers
     if cgroup is not None:
         remove_cgroup_root(cgroup)
+    # Its veths first: a namespace's links go with it only once the kernel gets to it.
+    run(
+        ["ip", "link", "del", lab.names.switch_port(lab.names.host_short[host.name])],
+        namespace=lab.names.switch_ns,
+        check=False,
+    )
+    if host.name == lab.plan.gateway.name:
+        run(["ip", "link", "del", INTERNET_IF], namespace=lab.names.internet_ns, check=False)
     delete_namespace(ns)
     shutil.rmtree(lab.state.path("private", ns), ignore_errors=True)
     lab.topology.add_host(host)
@@ -38,3 +48,10 @@ def reinstall(lab: Lab, host_name: str) -> None:
         create_cgroup_root(cgroup)
     start_sshd(host, lab.execs[host.name], lab.state)
     wait_listening(lab.execs[host.name], "tcp", host.address, PORT, 10)
+    # A reinstall takes minutes, and the neighbours forget the old machine's link address by then;
+    # this one took a second: forget it now (here, where Pulumi runs, only that address; in the
+    # lab's other namespaces, which are ours, everything).
+    run(["ip", "-6", "neigh", "flush", "to", str(host.address)], check=False)
+    for other in lab.topology.namespaces():
+        if other != ns:
+            run(["ip", "neigh", "flush", "all"], namespace=other, check=False)

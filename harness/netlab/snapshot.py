@@ -49,7 +49,8 @@ def host_snapshot(exec_: HostExec) -> dict[str, object]:
         "routes": _lines(exec_, ["ip", "route", "show", "table", "all"])
         + _lines(exec_, ["ip", "-6", "route", "show", "table", "all"]),
         "addresses": _lines(exec_, ["ip", "-br", "addr"]),
-        "links": [line.split()[0] for line in _lines(exec_, ["ip", "-br", "link"])],
+        # By name: `eth0@if3` names its peer's index, which a host made again (reinstalled) changes.
+        "links": [line.split()[0].split("@")[0] for line in _lines(exec_, ["ip", "-br", "link"])],
         "sysctls": sysctls,
         "nftables": _lines(exec_, ["nft", "list", "ruleset"]),
         "iptables": iptables,

@@ -12,15 +12,18 @@ import pytest
 from config_schemas.loading import parse_config
 from harness.commons.engine import EngineEnv
 from harness.enginelab.engine_lab import EngineLab
+from harness.enginelab.reinstall import reinstall
 from harness.netlab.snapshot import diff, host_snapshot
 from planning.plan import ClusterPlan, make_plan
 from rendering import steps
-from tests.helpers.engine import engine_lab
+from tests.helpers.engine import TIMINGS, engine_lab
 
 pytestmark = [pytest.mark.engine, pytest.mark.lab]
 
 STACK = "lab"
-RESOURCES = 18  # stack, SSH key pair; per host a component and its commands (see test_program_graph)
+# stack, SSH key pair; per host a component and its commands (see test_program_graph); the machine
+# identities (a component, a command per host)
+RESOURCES = 23
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,8 @@ def test_up_configures_the_hosts_and_every_check_passes(lab: EngineLab) -> None:
 def test_second_up_changes_nothing(lab: EngineLab) -> None:
     assert lab.run is not None
     again = lab.run.up()
-    assert again.changed == 0 and again.changes == {"same": RESOURCES}, again.changes
+    # The read: the stack's own previous outputs (machineIds), a StackReference.
+    assert again.changed == 0 and again.changes == {"same": RESOURCES, "read": 1}, again.changes
     lab.run.preview(expect_no_changes=True)
 
 
@@ -90,9 +94,31 @@ def test_changing_one_pod_subnet_updates_only_the_commands_that_render_different
         preview = lab.run.preview()
     finally:
         lab.run.set_config("nodes[2].podSubnet", "fd6b:7636:102::/64", path=True)
-    changed = {name for op, name in preview.steps if op != "same"}
+    changed = {name for op, name in preview.steps if op not in ("same", "read")}  # read: the StackReference
     assert changed == expected, preview.output
-    assert {op for op, _ in preview.steps} == {"update"}, preview.steps
+    assert {op for op, _ in preview.steps} == {"update", "read"}, preview.steps
+    lab.run.preview(expect_no_changes=True)
+
+
+def test_reinstalled_hosts_are_configured_again_by_the_next_up(lab: EngineLab) -> None:
+    """The gateway and a minion come back empty: the preview replaces exactly the commands on them,
+    the `up` makes them again (the old deletes, guarded, undo nothing there), every check passes."""
+    assert lab.run is not None
+    lab.lab.stop_workloads()
+    lost = [lab.lab.plan.gateway.name, "kube-minion-1"]
+    for name in lost:
+        reinstall(lab.lab, name)
+        assert not diff(lab.before[name], host_snapshot(lab.lab.execs[name]))  # type: ignore[attr-defined]
+    on_lost = {f"{h}-{n}" for h in lost for n, _ in steps.host_steps(lab.lab.plan, next(
+        x for x in lab.lab.plan.hosts if x.name == h))} | {f"{h}-machine-id" for h in lost}  # fmt: skip
+    preview = lab.run.preview()
+    assert {n for op, n in preview.steps if op == "replace"} == on_lost, preview.output
+    up = lab.run.up()
+    assert {n for op, n in up.steps if op == "create-replacement"} == on_lost, up.steps
+    TIMINGS.append(f"{STACK}: gateway and a minion reinstalled, converged by up in {up.seconds:.1f}s")
+    lab.lab.up_workloads()
+    failed = [r.report() for r in lab.lab.check() if not r.ok]
+    assert not failed, "\n".join(failed)
     lab.run.preview(expect_no_changes=True)
 
 
