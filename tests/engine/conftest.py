@@ -8,7 +8,7 @@ import os
 import pytest
 
 from harness.commons.engine import EngineEnv, engine_env
-from tests.helpers.engine import TIMINGS
+from tests.helpers.engine import report_timings
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,4 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if TIMINGS:
-        terminalreporter.section("engine timings")
-        for line in TIMINGS:
-            terminalreporter.write_line(line)
+    report_timings(terminalreporter)

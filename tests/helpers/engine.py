@@ -13,6 +13,16 @@ from harness.enginelab.engine_lab import EngineLab, engine_lab_session
 from harness.netlab.snapshot import diff, host_snapshot
 
 TIMINGS: list[str] = []
+_REPORTED: list[bool] = []
+
+
+def report_timings(terminalreporter: pytest.TerminalReporter) -> None:
+    """The engine and Kubernetes labs' figures, once per run (both test folders' hooks call this)."""
+    if TIMINGS and not _REPORTED:
+        _REPORTED.append(True)
+        terminalreporter.section("engine timings")
+        for line in TIMINGS:
+            terminalreporter.write_line(line)
 
 
 def engine_lab(stack: str, env: EngineEnv, work_dir: Path) -> Iterator[EngineLab]:

@@ -11,7 +11,7 @@ import pytest
 from config_schemas.versions import KUBERNETES_VERSION, artifacts_dir
 from harness.commons.engine import EngineEnv, engine_env
 from harness.enginelab.engine_lab import EngineLab
-from tests.helpers.engine import engine_lab
+from tests.helpers.engine import engine_lab, report_timings
 
 BUILD_HINT = "run `bash scripts/build-artifacts.sh` (or set KUBEV6_ARTIFACTS to where it wrote them)"
 
@@ -39,3 +39,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> EngineEnv:
 def cluster(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
     """The module's own `lab-k8s` hosts (not yet deployed), torn down after the module."""
     yield from engine_lab("lab-k8s", env, tmp_path_factory.mktemp("lab-k8s"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    report_timings(terminalreporter)
