@@ -54,7 +54,7 @@ class Nat64Gateway(pulumi.ComponentResource):
         self.api_lb = None
         if plan.api_lb is not None and plan.stages.kubeadm:
             self.api_lb = run_step(
-                f"{name}-api-lb", access, host, steps.api_lb_step(plan), parent=self, depends_on=services_after
+                f"{name}-api-lb", access, host, steps.api_lb_step(plan.api_lb), parent=self, depends_on=services_after
             )
         # Air-gapped: the gateway serves the Kubernetes artifacts to the nodes.
         self.mirror = []

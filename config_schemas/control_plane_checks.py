@@ -54,8 +54,7 @@ def _endpoint(cfg: ClusterConfig) -> Iterable[Problem]:
         if endpoint.port != API_SERVER_PORT:
             yield Problem(
                 key("kubernetes", "controlPlaneEndpoint", "port"),
-                f"{endpoint.port}: with mode: first-master the endpoint is the API server's own port "
-                f"{API_SERVER_PORT}",
+                f"{endpoint.port}: with mode: first-master the endpoint is the API server's own port {API_SERVER_PORT}",
             )
         return
     yield from _endpoint_address(cfg)

@@ -29,8 +29,7 @@ FIXED: dict[str, str] = {
     "kubev6:kubernetes.kubelet.cgroupRootPrefix": "every node's pods run in the cgroups under it",
     "master.name": "the control plane's Node, certificates and etcd member carry the master's name",
     "master.address": "the API server's certificate, advertise address and every node's kubeconfig hold it",
-    ENDPOINT_KEY: "every API server's certificate, every kubeconfig and kubelet, and kubeadm's cluster config "
-    "hold it",
+    ENDPOINT_KEY: "every API server's certificate, every kubeconfig and kubelet, and kubeadm's cluster config hold it",
 }
 _FIX = "; to change it, `pulumi destroy` and `pulumi up` a new cluster"
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from config_schemas.strings import duration_seconds
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
 from rendering import cni, gateway, haproxy, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
@@ -196,12 +196,10 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     )
 
 
-def api_lb_step(plan: ClusterPlan) -> Step:
-    """HAProxy on the gateway in front of every master's API server (controlPlaneEndpoint.mode:
-    gateway-haproxy), supervised as the resolver is: systemd's unit, else a pidfile."""
-    lb = plan.api_lb
-    if lb is None:
-        raise ValueError("api_lb_step needs kubernetes.controlPlaneEndpoint.mode: gateway-haproxy")
+def api_lb_step(lb: ApiLoadBalancerPlan) -> Step:
+    """HAProxy on the gateway in front of every master's API server (`plan.api_lb`, with
+    controlPlaneEndpoint.mode: gateway-haproxy), supervised as the resolver is: systemd's unit, else
+    a pidfile."""
     files = (haproxy.haproxy_conf(lb), haproxy.haproxy_script(lb), haproxy.haproxy_unit())
     return Step(
         files=files,
@@ -349,7 +347,7 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
     """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`);
     a master's join of the control plane also the certificate key (`stdin_secrets(token, ca_cert_hash,
     certificate_key)`)."""
-    if node.role == "master":
+    if node.role == "master" and node != plan.master:
         join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
     else:
