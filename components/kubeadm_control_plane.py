@@ -59,6 +59,8 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             depends_on=[master.init, *args.after],
             secret=True,
             ignore_changes=["create"],
+            # The master came back empty (a new machine id): it joins again, with a token of its own.
+            replace_with=[i.command for i in [access.identities.get(node.name)] if i is not None],
         )
         self.certs = run(
             f"{name}-certs",
