@@ -5,9 +5,9 @@ Like a minion's join (components/kubeadm_minion.py), with the control plane's ce
 - `certs` on the first master: `kubeadm init phase upload-certs` right before the join (kubeadm
   deletes uploaded certificates 2 hours after the upload, so a master added a day later finds them);
 - `join` on the master: `kubeadm join --control-plane` (its API server on its own address, its etcd
-  member added), token, CA hash and certificate key read from stdin; delete: the etcd member
-  removed through the API endpoint, then `kubeadm reset` (steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE);
-- `node` on the first master: the Node Ready; delete: drained and deleted, before the reset.
+  member added), token, CA hash and certificate key read from stdin; delete: `kubeadm reset`;
+- `node` on the first master: the Node Ready; delete: drained, its etcd member removed (etcdctl in
+  the first master's etcd pod), the Node deleted, all before the reset (steps.node_membership_scripts).
 The masters join one after another (`after`: the previous master's Node Ready): etcd grows one
 member at a time. Removing a master deletes in reverse: drain and Node, etcd member, reset.
 """

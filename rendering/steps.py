@@ -403,22 +403,9 @@ _RESET = (
 # The deletes hold no token: components declare them before the token is known.
 KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH)).delete
 KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(kubeadm.JOIN_PATH,)).delete
-ETCD_MEMBER_LOG = "/var/log/kubev6-etcd-member.log"
-# A master leaves the control plane: its etcd member is removed first (through the API endpoint,
-# with the admin.conf its join wrote), and only then is the host reset. A member that cannot be
-# removed stops the delete: resetting the host would leave etcd a member that never answers again,
-# counted in every quorum. Its Node was drained and deleted before (the membership's delete).
-_REMOVE_ETCD_MEMBER = (
-    f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
-    "if [ -f /etc/kubernetes/manifests/etcd.yaml ] && [ -f /etc/kubernetes/admin.conf ]; then "
-    f"kubeadm reset phase remove-etcd-member --kubeconfig /etc/kubernetes/admin.conf >{ETCD_MEMBER_LOG} 2>&1 || "
-    "{ echo 'kube-v6: the etcd member of this master could not be removed; the host is not reset (etcd would keep "
-    f"a member that never answers). The end of {ETCD_MEMBER_LOG}:' >&2; tail -n 20 {ETCD_MEMBER_LOG} >&2; exit 1; }}; "
-    "echo 'kube-v6: etcd member removed'; fi",
-)
-KUBEADM_CONTROL_PLANE_JOIN_DELETE = Step(
-    deactivate=(*_REMOVE_ETCD_MEMBER, *_RESET), removes=(kubeadm.JOIN_PATH, ETCD_MEMBER_LOG)
-).delete
+# A master's join is undone by the same reset: its etcd member was removed before, with its Node
+# (node_membership_scripts); kubeadm reset's own remove-etcd-member phase then finds nothing to do.
+KUBEADM_CONTROL_PLANE_JOIN_DELETE = KUBEADM_JOIN_DELETE
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (
@@ -497,11 +484,39 @@ def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
 DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
 
 
+ETCD_PKI = "/etc/kubernetes/pki/etcd"
+
+
+def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
+    """A leaving master's etcd member removed, by etcdctl in the first master's etcd pod, after its
+    drain and before its Node is deleted and its host reset. Not left to `kubeadm reset`: its
+    remove-etcd-member phase finds the node's API endpoint through the node's kube-apiserver mirror
+    pod, gone with the Node, and then only warns, so the member would stay, counted in every quorum
+    and never answering. A member that cannot be removed stops the delete before the reset."""
+    first, n = plan.master, node.name
+    etcdctl = (
+        f"$K -n kube-system exec etcd-{first.name} -- etcdctl --endpoints=https://[{first.address}]:2379 "
+        f"--cacert={ETCD_PKI}/ca.crt --cert={ETCD_PKI}/healthcheck-client.crt --key={ETCD_PKI}/healthcheck-client.key "
+        "--command-timeout=30s"
+    )
+    fail = (
+        f"echo 'kube-v6: the etcd member of {n} could not be removed; {n} stays cordoned and joined (etcd would "
+        "keep a member that never answers)' >&2; exit 1"
+    )
+    return (
+        f'members="$({etcdctl} member list)" || {{ {fail}; }}',
+        f"id=\"$(printf '%s\\n' \"$members\" | awk -F', ' '$3 == \"{n}\" {{print $1}}')\"",
+        f'if [ -n "$id" ]; then {etcdctl} member remove "$id" >/dev/null || {{ {fail}; }}; '
+        f"echo 'kube-v6: etcd member of {n} removed'; else echo 'kube-v6: {n} has no etcd member'; fi",
+    )
+
+
 def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
     the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
-    PodDisruptionBudgets, then delete the Node object; a drain that does not finish fails here and
-    leaves the node cordoned and joined."""
+    PodDisruptionBudgets, (a master other than the first) remove its etcd member, then delete the
+    Node object; a drain or a member removal that does not finish fails here and leaves the node
+    cordoned and joined."""
     k8s = plan.kubeadm.kubernetes
     n, timeout = node.name, k8s.drain_timeout
     log = f"/var/log/kubev6-drain-{n}.log"
@@ -531,6 +546,7 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
         f"tail -n 20 {log} >&2; exit 1; fi; done",
+        *(_remove_etcd_member(plan, node) if node.role == "master" and node != plan.master else ()),
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",

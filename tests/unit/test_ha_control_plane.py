@@ -225,14 +225,45 @@ def test_haproxy_is_a_gateway_package_only_with_several_masters_possible() -> No
 
 
 def test_a_leaving_master_removes_its_etcd_member_before_its_reset() -> None:
-    delete = steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE
-    removal = delete.index("kubeadm reset phase remove-etcd-member --kubeconfig /etc/kubernetes/admin.conf")
-    assert removal < delete.index("kubeadm reset -f")
-    assert removal < delete.index("supervise.sh stop kubelet"), "etcd's member goes while the kubelet still runs"
-    # A member that cannot be removed stops the delete before the reset.
-    failure = delete[removal : delete.index("\n", removal)]
-    assert "exit 1" in failure and "not reset" in failure
-    assert "remove-etcd-member" not in steps.KUBEADM_JOIN_DELETE
+    """On the first master: drain, the etcd member removed, the Node deleted; then (the join's
+    delete, ordered by the graph) the host reset. A member that cannot be removed stops there."""
+    leaving = HA.masters[2]
+    delete = steps.node_membership_scripts(HA, leaving).delete
+    drain = delete.index(f"drain {leaving.name} ")
+    listing = delete.index("member list")
+    removal = delete.index('member remove "$id"')
+    assert drain < listing < removal < delete.index(f"$K delete node {leaving.name}")
+    assert f"exec etcd-{HA.master.name} -- etcdctl --endpoints=https://[{HA.master.address}]:2379" in delete
+    assert f"awk -F', ' '$3 == \"{leaving.name}\"" in delete
+    assert delete.startswith("set -eu\n"), "a failed removal stops the delete"
+    line = delete[removal : delete.index("\n", removal)]
+    assert "exit 1" in line and "stays cordoned and joined" in line
+    # A minion's and the first master's membership hold no etcd removal.
+    assert "etcdctl" not in steps.node_membership_scripts(HA, HA.minions[0]).delete
+    assert "etcdctl" not in steps.node_membership_scripts(DEV, DEV.minions[0]).delete
+    assert "kubeadm reset -f" in steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE
+
+
+def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
+    """The removal lines in a shell, with a fake kubectl answering etcdctl's `member list`."""
+    leaving = HA.masters[1]
+    lines = [line for line in steps.node_membership_scripts(HA, leaving).delete.splitlines() if "etcd" in line or
+             line.startswith("id=")]  # fmt: skip
+    fake = tmp_path / "kubectl"
+    log = tmp_path / "calls"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'case "$*" in *"member list"*) '
+        'echo "8e9e05c52164694d, started, kube-master-1, https://a:2380, https://a:2379, false"; '
+        f'echo "91bc3c398fb3c146, started, {leaving.name}, https://b:2380, https://b:2379, false";; esac\n'
+    )
+    fake.chmod(0o755)
+    script = "\n".join(["set -eu", f"K={fake}", *lines])
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "member remove 91bc3c398fb3c146" in log.read_text()
+    assert f"etcd member of {leaving.name} removed" in done.stdout
 
 
 def test_the_certificates_are_uploaded_again_for_each_join() -> None:
@@ -290,7 +321,8 @@ def test_the_masters_join_one_after_another_then_the_minion(ha_program) -> None:
     for member in (m2, m3):
         assert f"{member}-join" in rec.depends_on[f"{member}-node"], "the Node is drained before the reset"
         join = rec.named(f"{member}-join")
-        assert "remove-etcd-member" in join.inputs["delete"]
+        assert "kubeadm reset" in join.inputs["delete"]
+        assert 'member remove "$id"' in rec.named(f"{member}-node").inputs["delete"]
         stdin = join.inputs["stdin"]
         assert stdin[SECRET_SIG] and stdin["value"] == (
             f"stdout-of-{member}-token\nstdout-of-kubeadm-master-ca-cert-hash\nstdout-of-kubeadm-master-certificate-key\n"
