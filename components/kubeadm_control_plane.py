@@ -69,6 +69,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             steps.upload_certs_script(plan, node),
             parent=self,
             depends_on=[self.token],
+            secret=True,  # kubeadm's output there would name the certificate key; it prints none
             replace_with=[self.token],  # a new join uploads them again
             ignore_changes=["create"],
         )
