@@ -89,7 +89,7 @@ case "${{1:-up}}" in
       i=0; while running && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     fi
     cp {CONF_PATH} {RUNNING_CONF}
-    nohup haproxy -db -f {CONF_PATH} >{LOG_PATH} 2>&1 &
+    nohup haproxy -db -f {CONF_PATH} >{LOG_PATH} 2>&1 </dev/null &
     echo $! > "$PIDFILE"
     sleep 1
     running || {{ echo "kube-v6: HAProxy did not start:" >&2; cat {LOG_PATH} >&2; exit 1; }}
