@@ -30,7 +30,7 @@ from harness.netlab.snapshot import diff, host_snapshot
 from planning.plan import ClusterPlan
 from rendering import haproxy
 from rendering.node_install import CONTAINERD_CONFIG_PATH, MIRROR_BIN_DIR, SUPERVISE_PATH
-from rendering.workloads import APP, PORT
+from rendering.workloads import APP
 from tests.helpers.engine import TIMINGS, destroy_to_snapshots, engine_lab
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab, pytest.mark.ha]
@@ -197,12 +197,28 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     )
     health = _health(kubeconfig, plan)
     assert sorted(health.values()) == [False, True, True], health
+    # The node monitor marks the lost master NotReady after its grace period; then its pods (a CoreDNS
+    # replica may run on a master) leave the Services' endpoints.
+    not_ready = _wait(f"{FAULTY} NotReady", lambda: _ready(kubeconfig).get(FAULTY) is False or None, 180)
+
+    def dns_elsewhere() -> bool | None:
+        slices = _json(kubeconfig, "-n", "kube-system", "get", "endpointslices", "-l",
+                       "kubernetes.io/service-name=kube-dns")["items"]  # fmt: skip
+        on_faulty = [
+            e
+            for s in slices
+            for e in s.get("endpoints") or []
+            if e.get("nodeName") == FAULTY and (e.get("conditions") or {}).get("ready")
+        ]
+        return not on_faulty or None
+
+    _wait(f"no ready DNS endpoint on {FAULTY}", dns_elsewhere, 120)
     # A new pod schedules (on the minion) and reaches the echo Service by name.
     namespace = plan.config.workloads.namespace
     probe = "ha-fault-probe"
     _kubectl(kubeconfig, "-n", namespace, "delete", "pod", probe, "--ignore-not-found", "--wait=true")
     pull = ["--image-pull-policy=Never"] if plan.kubeadm.kubernetes.artifacts == "mirror" else []
-    url = f"http://{APP}.{namespace}.svc.{plan.kubeadm.dns_domain}:{PORT}/hostname"
+    url = f"http://{APP}.{namespace}.svc.{plan.kubeadm.dns_domain}/hostname"  # the Service: port 80
     _kubectl(kubeconfig, "-n", namespace, "run", probe, f"--image={plan.config.workloads.check_image}",
              "--restart=Never", *pull, "--", "wget", "-q", "-O-", "-T", "10", url)  # fmt: skip
     scheduled = _wait(
@@ -231,7 +247,8 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     members = _members(kubeconfig, plan)
     assert _started(members) == sorted(m.name for m in plan.masters), members
     TIMINGS.append(
-        f"{STACK} fault: stopped {FAULTY} in {stopped:.1f}s; API answering {answering:.1f}s later; probe pod "
+        f"{STACK} fault: stopped {FAULTY} in {stopped:.1f}s; API answering {answering:.1f}s later; NotReady "
+        f"{not_ready:.1f}s after that; probe pod "
         f"Succeeded in {scheduled:.1f}s; checks re-run {again.seconds:.1f}s; back Ready with 3 healthy etcd "
         f"members {rejoined:.1f}s after its restart"
     )
