@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import netaddr
 import pytest
@@ -15,7 +16,7 @@ import yaml
 import config_schemas.pulumi_config as pulumi_config
 from config_schemas import parse_config
 from config_schemas.stack_files import load_stack_file, raw_stack_config
-from harness.commons.program_mocks import run_program
+from harness.commons.program_mocks import Recorder, run_program
 from harness.netlab.instance import apply_overrides, instance_overrides
 from planning import make_plan
 from planning.live_settings import ENDPOINT_KEY, live_settings, refused_changes
@@ -303,13 +304,16 @@ def test_the_lab_instance_moves_the_endpoint_address_with_the_node_network() -> 
 # --- the program's graph ---------------------------------------------------------------------
 
 
+Program = tuple[Recorder, dict[str, Any]]
+
+
 @pytest.fixture
-def ha_program(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def ha_program(monkeypatch: pytest.MonkeyPatch) -> Program:
     monkeypatch.setattr(pulumi_config, "read_host_routes", lambda: [])
     return run_program(STACK)
 
 
-def test_the_masters_join_one_after_another_then_the_minion(ha_program) -> None:  # type: ignore[no-untyped-def]
+def test_the_masters_join_one_after_another_then_the_minion(ha_program: Program) -> None:
     rec, _ = ha_program
     m2, m3 = "kubeadm-kube-master-2", "kubeadm-kube-master-3"
     assert "kube-nat64-dns64-api-lb" in rec.all_depends_on("kubeadm-master-init")
@@ -334,7 +338,7 @@ def test_the_masters_join_one_after_another_then_the_minion(ha_program) -> None:
     assert {"kubeadm-kube-master-3-join", "kubeadm-kube-minion-1-join"} <= rec.all_depends_on("checks-namespace")
 
 
-def test_the_certificate_key_is_a_secret_output(ha_program) -> None:  # type: ignore[no-untyped-def]
+def test_the_certificate_key_is_a_secret_output(ha_program: Program) -> None:
     rec, outputs = ha_program
     assert outputs["certificateKey"].secret
     assert outputs["controlPlane"].value == ["kube-master-1", "kube-master-2", "kube-master-3"]
