@@ -39,6 +39,15 @@ STACK = "lab-k8s-ha"
 FAULTY = "kube-master-2"  # a master that is not the first (the first holds the day-2 commands)
 CHECKS = ("podToPod", "serviceByName", "coreDns", "nat64Egress")
 UP: dict[str, OpResult] = {}
+# The figures also go to a file as they come (a run of this file alone prints no engine timings).
+FIGURES = Path(__file__).resolve().parents[2] / ".state" / "ha-figures.txt"
+
+
+def _note(line: str) -> None:
+    TIMINGS.append(line)
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    with FIGURES.open("a") as f:
+        f.write(f"{time.strftime('%H:%M:%S')} {line}\n")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +146,7 @@ def _checks_pass(plan: ClusterPlan, up: OpResult) -> None:
 def test_up_brings_up_three_masters_with_three_etcd_members(ha: EngineLab) -> None:
     up = ha.pulumi_up()
     UP["first"] = up
-    TIMINGS.append(f"{STACK} up: {up.seconds:.1f}s ({up.changes})")
+    _note(f"{STACK} up: {up.seconds:.1f}s ({up.changes})")
     assert set(up.changes) == {"create"}, up.changes
     plan = ha.lab.plan
     checks = ha.lab.check(list(NODE_CHECKS))
@@ -149,7 +158,7 @@ def test_up_brings_up_three_masters_with_three_etcd_members(ha: EngineLab) -> No
     nodes = _json(kubeconfig, "get", "nodes", "-l", "node-role.kubernetes.io/control-plane")["items"]
     assert sorted(n["metadata"]["name"] for n in nodes) == sorted(m.name for m in plan.masters)
     members = _members(kubeconfig, plan)
-    TIMINGS.append(f"{STACK} etcd members: {[(m['name'], m['peerURLs']) for m in members]}")
+    _note(f"{STACK} etcdctl member list:\n{_etcdctl(kubeconfig, plan, 'member', 'list').stdout}")
     assert _started(members) == sorted(m.name for m in plan.masters), members
     health = _health(kubeconfig, plan)
     assert len(health) == 3 and all(health.values()), health
@@ -246,7 +255,9 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     rejoined = time.monotonic() - back
     members = _members(kubeconfig, plan)
     assert _started(members) == sorted(m.name for m in plan.masters), members
-    TIMINGS.append(
+    _note(f"{STACK} etcdctl endpoint health --cluster after the rejoin:\n"
+          f"{_etcdctl(kubeconfig, plan, 'endpoint', 'health', '--cluster').stdout}")  # fmt: skip
+    _note(
         f"{STACK} fault: stopped {FAULTY} in {stopped:.1f}s; API answering {answering:.1f}s later; NotReady "
         f"{not_ready:.1f}s after that; probe pod "
         f"Succeeded in {scheduled:.1f}s; checks re-run {again.seconds:.1f}s; back Ready with 3 healthy etcd "
@@ -257,7 +268,7 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
 def test_a_second_up_changes_nothing(ha: EngineLab) -> None:
     assert ha.run is not None
     again = ha.run.up()
-    TIMINGS.append(f"{STACK} up again: {again.seconds:.1f}s ({again.changes})")
+    _note(f"{STACK} up again: {again.seconds:.1f}s ({again.changes})")
     assert again.changed == 0, again.steps
 
 
@@ -288,7 +299,7 @@ def test_removing_two_masters_removes_their_etcd_members_first(ha: EngineLab) ->
     ha.run.remove_config("nodes[2]", path=True)
     ha.run.remove_config("nodes[1]", path=True)
     up = ha.run.up()
-    TIMINGS.append(f"{STACK} remove 2 masters: {up.seconds:.1f}s ({up.changes})")
+    _note(f"{STACK} remove 2 masters: {up.seconds:.1f}s ({up.changes})")
     deleted = [name for op, name in up.steps if op == "delete"]
     for name in ("kube-master-3", "kube-master-2"):
         node, join = f"kubeadm-{name}-node", f"kubeadm-{name}-join"
@@ -297,7 +308,7 @@ def test_removing_two_masters_removes_their_etcd_members_first(ha: EngineLab) ->
     assert deleted.index("kubeadm-kube-master-3-join") < deleted.index("kubeadm-kube-master-2-node"), "one at a time"
     kubeconfig = str(up.outputs["kubeconfig"])
     members = _members(kubeconfig, plan)
-    TIMINGS.append(f"{STACK} etcd members after the removal: {[m['name'] for m in members]}")
+    _note(f"{STACK} etcdctl member list after the removal:\n{_etcdctl(kubeconfig, plan, 'member', 'list').stdout}")
     assert _started(members) == [plan.master.name], members
     assert sorted(_ready(kubeconfig)) == sorted([plan.master.name, *(m.name for m in plan.minions)])
     conf = ha.lab.execs[plan.gateway.name].run(["cat", haproxy.CONF_PATH]).stdout
@@ -312,4 +323,4 @@ def test_removing_two_masters_removes_their_etcd_members_first(ha: EngineLab) ->
 
 def test_destroy_returns_every_host_to_its_snapshot(ha: EngineLab) -> None:
     done = destroy_to_snapshots(ha)
-    TIMINGS.append(f"{STACK} destroy: {done.seconds:.1f}s")
+    _note(f"{STACK} destroy: {done.seconds:.1f}s")
