@@ -135,6 +135,18 @@ def _ready(kubeconfig: str) -> dict[str, bool]:
     }
 
 
+def _diagnose(kubeconfig: str, namespace: str, pod: str | None = None) -> str:
+    """What a failed fault test shows: where the pods run, the probe's description, recent events."""
+    parts = [
+        _kubectl(kubeconfig, "get", "nodes", "-o", "wide", check=False).stdout,
+        _kubectl(kubeconfig, "get", "pods", "-A", "-o", "wide", check=False).stdout,
+        _kubectl(kubeconfig, "-n", namespace, "get", "events", "--sort-by=.lastTimestamp", check=False).stdout[-3000:],
+    ]
+    if pod is not None:
+        parts.append(_kubectl(kubeconfig, "-n", namespace, "describe", "pod", pod, check=False).stdout[-3000:])
+    return "\n".join(parts)
+
+
 def _checks_pass(plan: ClusterPlan, up: OpResult) -> None:
     checks = run_k8s_checks(plan, str(up.outputs["kubeconfig"]), up.outputs)
     failed = [c.report() for c in checks if not c.ok]
@@ -210,18 +222,23 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     # replica may run on a master) leave the Services' endpoints.
     not_ready = _wait(f"{FAULTY} NotReady", lambda: _ready(kubeconfig).get(FAULTY) is False or None, 180)
 
-    def dns_elsewhere() -> bool | None:
+    def dns_elsewhere() -> bool | list[str]:
+        """Cluster DNS answers from other nodes only: none of its ready endpoints on the lost master,
+        at least one elsewhere (a CoreDNS replica that ran on the lost master is started elsewhere
+        once the node's NoExecute taint evicts it, 300 s after NotReady by default)."""
         slices = _json(kubeconfig, "-n", "kube-system", "get", "endpointslices", "-l",
                        "kubernetes.io/service-name=kube-dns")["items"]  # fmt: skip
-        on_faulty = [
-            e
+        ready = [
+            str(e.get("nodeName"))
             for s in slices
             for e in s.get("endpoints") or []
-            if e.get("nodeName") == FAULTY and (e.get("conditions") or {}).get("ready")
+            if (e.get("conditions") or {}).get("ready")
         ]
-        return not on_faulty or None
+        return (FAULTY not in ready and bool(ready)) or ready
 
-    _wait(f"no ready DNS endpoint on {FAULTY}", dns_elsewhere, 120)
+    dns_before = _json(kubeconfig, "-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns")["items"]
+    _note(f"{STACK} fault: CoreDNS pods on {sorted(p['spec'].get('nodeName', '?') for p in dns_before)}")
+    dns_moved = _wait(f"cluster DNS served from nodes other than {FAULTY}", dns_elsewhere, 420, every=5)
     # A new pod schedules (on the minion) and reaches the echo Service by name.
     namespace = plan.config.workloads.namespace
     probe = "ha-fault-probe"
@@ -230,11 +247,20 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     url = f"http://{APP}.{namespace}.svc.{plan.kubeadm.dns_domain}/hostname"  # the Service: port 80
     _kubectl(kubeconfig, "-n", namespace, "run", probe, f"--image={plan.config.workloads.check_image}",
              "--restart=Never", *pull, "--", "wget", "-q", "-O-", "-T", "10", url)  # fmt: skip
-    scheduled = _wait(
-        "the probe pod Succeeded",
-        lambda: _json(kubeconfig, "-n", namespace, "get", "pod", probe)["status"].get("phase") == "Succeeded" or None,
-        180,
-    )
+
+    def probe_done() -> bool | str:
+        phase = str(_json(kubeconfig, "-n", namespace, "get", "pod", probe)["status"].get("phase"))
+        if phase == "Failed":
+            logs = _kubectl(kubeconfig, "-n", namespace, "logs", probe, check=False)
+            raise AssertionError(
+                f"the probe pod failed: {logs.stdout} {logs.stderr}\n{_diagnose(kubeconfig, namespace)}"
+            )
+        return phase == "Succeeded" or phase
+
+    try:
+        scheduled = _wait("the probe pod Succeeded", probe_done, 180)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnose(kubeconfig, namespace, probe)}") from None
     logs = _kubectl(kubeconfig, "-n", namespace, "logs", probe).stdout
     assert logs.startswith(APP), logs
     _kubectl(kubeconfig, "-n", namespace, "delete", "pod", probe, "--wait=false")
@@ -259,7 +285,7 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
           f"{_etcdctl(kubeconfig, plan, 'endpoint', 'health', '--cluster').stdout}")  # fmt: skip
     _note(
         f"{STACK} fault: stopped {FAULTY} in {stopped:.1f}s; API answering {answering:.1f}s later; NotReady "
-        f"{not_ready:.1f}s after that; probe pod "
+        f"{not_ready:.1f}s after that; DNS only elsewhere {dns_moved:.1f}s after that; probe pod "
         f"Succeeded in {scheduled:.1f}s; checks re-run {again.seconds:.1f}s; back Ready with 3 healthy etcd "
         f"members {rejoined:.1f}s after its restart"
     )
