@@ -239,14 +239,15 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     dns_before = _json(kubeconfig, "-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns")["items"]
     _note(f"{STACK} fault: CoreDNS pods on {sorted(p['spec'].get('nodeName', '?') for p in dns_before)}")
     dns_moved = _wait(f"cluster DNS served from nodes other than {FAULTY}", dns_elsewhere, 420, every=5)
-    # A new pod schedules (on the minion) and reaches the echo Service by name.
+    # A new pod schedules (on the minion) and reaches the echo Service by name (`timeout`, not
+    # `wget -T`: the check image's busybox 1.35 wget segfaults with -T, see rendering/workloads.py).
     namespace = plan.config.workloads.namespace
     probe = "ha-fault-probe"
     _kubectl(kubeconfig, "-n", namespace, "delete", "pod", probe, "--ignore-not-found", "--wait=true")
     pull = ["--image-pull-policy=Never"] if plan.kubeadm.kubernetes.artifacts == "mirror" else []
     url = f"http://{APP}.{namespace}.svc.{plan.kubeadm.dns_domain}/hostname"  # the Service: port 80
     _kubectl(kubeconfig, "-n", namespace, "run", probe, f"--image={plan.config.workloads.check_image}",
-             "--restart=Never", *pull, "--", "wget", "-q", "-O-", "-T", "10", url)  # fmt: skip
+             "--restart=Never", *pull, "--", "sh", "-c", f"timeout 10 wget -q -O- {url}")  # fmt: skip
 
     def probe_done() -> bool | str:
         phase = str(_json(kubeconfig, "-n", namespace, "get", "pod", probe)["status"].get("phase"))
