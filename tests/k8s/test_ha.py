@@ -265,8 +265,11 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     logs = _kubectl(kubeconfig, "-n", namespace, "logs", probe).stdout
     assert logs.startswith(APP), logs
     _kubectl(kubeconfig, "-n", namespace, "delete", "pod", probe, "--wait=false")
-    # The workload checks again, by the engine through the shared endpoint: its Jobs replaced.
+    # The workload checks again, by the engine through the shared endpoint: its Jobs replaced (the
+    # old ones deleted first: a replacement is created before the old one goes, under the same name).
     assert ha.run is not None
+    jobs = [f"check-{c.lower()}" for c in CHECKS]
+    _kubectl(kubeconfig, "-n", namespace, "delete", "job", *jobs, "--cascade=foreground", "--wait=true", timeout=180)
     urns = [
         f"urn:pulumi:{STACK}::kube-v6::kubev6:index:TestWorkloads$kubernetes:batch/v1:Job::checks-{c}" for c in CHECKS
     ]
