@@ -4,7 +4,8 @@ checks, three started etcd members; a fault test (a non-first master's kubelet, 
 static pods stopped: the API still answers through the shared endpoint, a new pod schedules, the
 workload checks pass again; the master back, its etcd member healthy again); a second `up` changes
 nothing; 3 -> 2 masters refused at preview, 3 -> 1 removes both members (drain, etcd member, reset,
-in that order, one master after the other); `destroy` returns every host to its first state.
+in that order, one master after the other), 1 -> 3 joins them again; `destroy` returns every host to
+its first state.
 
 Beside other labs: `KUBEV6_LAB_INSTANCE=h flock /work/logs/cluster.lock .venv/bin/python -m pytest
 -m ha tests/k8s/test_ha.py` (a manual lab, outside scripts/test.sh)."""
@@ -347,6 +348,30 @@ def test_removing_two_masters_removes_their_etcd_members_first(ha: EngineLab) ->
         differences = diff(ha.before[name], host_snapshot(ha.lab.execs[name]))  # type: ignore[attr-defined]
         assert not differences, "\n".join(differences)
     assert all(str(v).startswith("pass: ") for v in up.outputs["workloadChecks"].values())
+    again = ha.run.up()
+    assert again.changed == 0, again.steps
+
+
+def test_the_removed_masters_join_again(ha: EngineLab) -> None:
+    """1 -> 3 on a live cluster: each master gets a token of its own and the certificates uploaded
+    again on the first master right before its join (kubeadm deleted the first upload's), then joins
+    the control plane; etcd has three started members again."""
+    assert ha.run is not None
+    plan = ha.lab.plan
+    for index, node in enumerate(plan.config.nodes[1:], start=1):  # the masters back at 1, 2; the minion at 3
+        fields = {"name": node.name, "role": node.role, "address": str(node.address), "podSubnet": str(node.pod_subnet)}
+        for key, value in fields.items():
+            ha.run.set_config(f"nodes[{index}].{key}", value, path=True)
+    up = ha.run.up()
+    _note(f"{STACK} add 2 masters back: {up.seconds:.1f}s ({up.changes})")
+    created = [name for op, name in up.steps if op == "create"]
+    for name in ("kube-master-2", "kube-master-3"):
+        assert {f"kubeadm-{name}-{part}" for part in ("token", "certs", "join", "node")} <= set(created), up.steps
+    assert created.index("kubeadm-kube-master-2-node") < created.index("kubeadm-kube-master-3-token"), "one at a time"
+    kubeconfig = str(up.outputs["kubeconfig"])
+    assert _started(_members(kubeconfig, plan)) == sorted(m.name for m in plan.masters)
+    _note(f"{STACK} etcdctl member list after adding them back:\n{_etcdctl(kubeconfig, plan, 'member', 'list').stdout}")
+    _checks_pass(plan, up)
     again = ha.run.up()
     assert again.changed == 0, again.steps
 
