@@ -183,6 +183,21 @@ def test_up_brings_up_three_masters_with_three_etcd_members(ha: EngineLab) -> No
     assert gateway.run(["cat", haproxy.PIDFILE], check=False).ok
 
 
+def test_the_certificate_key_is_in_no_state_or_log(ha: EngineLab) -> None:
+    """The key that decrypts the uploaded control-plane certificates: a secret output, encrypted in
+    state, in no log (kubeadm init and upload-certs run with --skip-certificate-key-print)."""
+    assert ha.run is not None
+    key = str(UP["first"].outputs["certificateKey"])
+    assert len(key) == 64 and all(c in "0123456789abcdef" for c in key), "32 bytes, hex"
+    haystacks = {"stack export": ha.run.export(), "engine log": ha.run.log_path.read_text()}
+    haystacks |= {str(p): p.read_text(errors="replace") for p in ha.run.state_files()}
+    init_log = ha.lab.execs[ha.lab.plan.master.name].run(["cat", "/var/log/kubev6-init.log"], check=False)
+    haystacks["the first master's kubeadm init log"] = init_log.stdout
+    assert "upload-certs" in init_log.stdout, "kubeadm init uploaded the certificates"
+    for where, text in haystacks.items():
+        assert key not in text, f"the certificate key in plaintext in {where}"
+
+
 def _stop_master(ha: EngineLab, node: str) -> None:
     """Its kubelet, every container (the static pods: API server, etcd, controller manager,
     scheduler; kube-proxy) and containerd, as a lost machine would stop them."""
