@@ -9,6 +9,8 @@ from components import (
     BridgeCniConfig,
     BridgeCniConfigArgs,
     ExistingMachines,
+    KubeadmControlPlaneMember,
+    KubeadmControlPlaneMemberArgs,
     KubeadmMaster,
     KubeadmMasterArgs,
     KubeadmMinion,
@@ -72,7 +74,8 @@ if plan.config.platform.kind == "existing":
 
 #            IPv4 internet
 #                  |
-#   [Nat64Gateway: NAT64 + DNS64]  ---- IPv6-only node network ----  [master]  [minion 1] ... [minion N]
+#   [Nat64Gateway: NAT64 + DNS64 (+ HAProxy for several masters)]  ---- IPv6-only node network ----
+#                                            [master 1] ([master 2] ...)  [minion 1] ... [minion N]
 gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror))
 nodes = {n.name: KubeNode(n.name, KubeNodeArgs(plan, n, access, machines, gateway, mirror)) for n in plan.nodes}
 cni = {
@@ -88,7 +91,7 @@ addons_ready: list[Resource] = []
 if plan.bgp is not None or plan.kubeadm.kubernetes.kube_proxy.mode == "ipvs":
     addons_ready = NodeNetwork("node-network", NodeNetworkArgs(plan, access, gateway, nodes)).ready
 
-#   kubeadm init on the master once its node, its CNI and the gateway are ready; joins once the
+#   kubeadm init on the (first) master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
 master: KubeadmMaster | None = None
 workloads: TestWorkloads | None = None
@@ -100,6 +103,18 @@ if stages.kubeadm:
         KubeadmMasterArgs(plan, access),
         ResourceOptions(depends_on=[nodes[m], cni[m], gateway, *addons_ready]),
     )
+    # The other masters join the control plane one after another (stacked etcd grows one member at
+    # a time); the minions join once the last of them is Ready.
+    members: list[KubeadmControlPlaneMember] = []
+    for n in plan.joining_masters:
+        members.append(
+            KubeadmControlPlaneMember(
+                f"kubeadm-{n.name}",
+                KubeadmControlPlaneMemberArgs(plan, n, access, master, (members[-1].node,) if members else ()),
+                ResourceOptions(depends_on=[nodes[n.name], cni[n.name], *addons_ready]),
+            )
+        )
+    joined_masters: list[Resource] = [members[-1].node] if members else []
     minions: list[KubeadmMinion] = []
     for n in plan.minions:
         # An upgrade drains and upgrades one minion at a time; otherwise their rollouts (no-ops, or
@@ -109,7 +124,7 @@ if stages.kubeadm:
             KubeadmMinion(
                 f"kubeadm-{n.name}",
                 KubeadmMinionArgs(plan, n, access, master, after),
-                ResourceOptions(depends_on=[nodes[n.name], cni[n.name]]),
+                ResourceOptions(depends_on=[nodes[n.name], cni[n.name], *joined_masters]),
             )
         )
     if plan.config.network.policy == "kube-network-policies":
@@ -118,12 +133,12 @@ if stages.kubeadm:
             NetworkPolicyArgs(
                 render_policy_checks(plan), master.kubeconfig, render_workloads(plan).pull_policy, master.init
             ),
-            ResourceOptions(depends_on=[master, *minions]),
+            ResourceOptions(depends_on=[master, *members, *minions]),
         )
     if stages.workloads:
         workloads = TestWorkloads(
             "checks",
             TestWorkloadsArgs(render_workloads(plan), master.kubeconfig, master.init),
-            ResourceOptions(depends_on=[master, *minions, *addons_ready]),
+            ResourceOptions(depends_on=[master, *members, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)

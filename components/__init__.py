@@ -2,6 +2,7 @@
 
 from components.bridge_cni_config import BridgeCniConfig, BridgeCniConfigArgs
 from components.kube_node import KubeNode, KubeNodeArgs
+from components.kubeadm_control_plane import KubeadmControlPlaneMember, KubeadmControlPlaneMemberArgs
 from components.kubeadm_master import KubeadmMaster, KubeadmMasterArgs
 from components.kubeadm_minion import KubeadmMinion, KubeadmMinionArgs
 from components.libvirt_infra import LibvirtInfra, LibvirtInfraArgs
@@ -17,6 +18,8 @@ __all__ = [
     "ExistingMachines",
     "KubeNode",
     "KubeNodeArgs",
+    "KubeadmControlPlaneMember",
+    "KubeadmControlPlaneMemberArgs",
     "KubeadmMaster",
     "KubeadmMasterArgs",
     "KubeadmMinion",

@@ -1,4 +1,5 @@
-"""KubeadmMaster: `kubeadm init` with the v1beta4 config; join data and kubeconfig as secrets."""
+"""KubeadmMaster: `kubeadm init` on the first master with the v1beta4 config; join data, the certificate
+key (several masters) and the kubeconfig as secrets."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import remote
 
-from components.join_token import join_token
+from components.join_token import certificate_key, join_token
 from components.remote import SshAccess, depends_on, run
 from planning.plan import ClusterPlan
 from rendering import steps, upgrade
@@ -31,11 +32,17 @@ class KubeadmMaster(pulumi.ComponentResource):
     ca_cert_hash: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
+    certificate_key: pulumi.Output[str] | None  # with several masters possible (plan.kubeadm.upload_certs)
 
     def __init__(self, name: str, args: KubeadmMasterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMaster", name, None, opts)
         plan, access, master = args.plan, args.access, args.plan.master
         self.token = join_token(f"{name}-token", parent=self)
+        self.certificate_key = None
+        stdin = self.token.apply(steps.stdin_secrets)
+        if plan.kubeadm.upload_certs:
+            self.certificate_key = certificate_key(f"{name}-certificate-key", parent=self)
+            stdin = pulumi.Output.all(self.token, self.certificate_key).apply(lambda v: steps.stdin_secrets(*v))
         self.init = run(
             f"{name}-init",
             access,
@@ -45,7 +52,7 @@ class KubeadmMaster(pulumi.ComponentResource):
             parent=self,
             depends_on=depends_on(opts),
             secret=True,
-            stdin=self.token.apply(steps.stdin_secrets),
+            stdin=stdin,
         )
         ca_hash = run(
             f"{name}-ca-cert-hash",
@@ -75,12 +82,13 @@ class KubeadmMaster(pulumi.ComponentResource):
         self.ca_cert_hash = pulumi.Output.secret(ca_hash.stdout.apply(str.strip))
         self.kubeconfig = pulumi.Output.secret(kubeconfig.stdout)
         self.api_endpoint = pulumi.Output.secret(plan.api_endpoint)
-        self.register_outputs(
-            {
-                "token": self.token,
-                "ca_cert_hash": self.ca_cert_hash,
-                "kubeconfig": self.kubeconfig,
-                "api_endpoint": self.api_endpoint,
-                "cert_expiry": self.cert_expiry,
-            }
-        )
+        outputs: dict[str, pulumi.Output[object]] = {
+            "token": self.token,
+            "ca_cert_hash": self.ca_cert_hash,
+            "kubeconfig": self.kubeconfig,
+            "api_endpoint": self.api_endpoint,
+            "cert_expiry": self.cert_expiry,
+        }
+        if self.certificate_key is not None:
+            outputs["certificate_key"] = self.certificate_key
+        self.register_outputs(outputs)

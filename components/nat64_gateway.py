@@ -32,6 +32,7 @@ class Nat64Gateway(pulumi.ComponentResource):
     nat64: remote.Command
     dns64: remote.Command
     mirror: list[pulumi.Resource]  # empty unless kubernetes.artifacts: mirror
+    api_lb: remote.Command | None  # HAProxy in front of the masters (controlPlaneEndpoint.mode: gateway-haproxy)
     address: pulumi.Output[str]
     nat64_prefix: pulumi.Output[str]
 
@@ -50,6 +51,11 @@ class Nat64Gateway(pulumi.ComponentResource):
         self.dns64 = run_step(
             f"{name}-dns64", access, host, steps.dns64_step(plan), parent=self, depends_on=services_after
         )
+        self.api_lb = None
+        if plan.api_lb is not None and plan.stages.kubeadm:
+            self.api_lb = run_step(
+                f"{name}-api-lb", access, host, steps.api_lb_step(plan.api_lb), parent=self, depends_on=services_after
+            )
         # Air-gapped: the gateway serves the Kubernetes artifacts to the nodes.
         self.mirror = []
         if args.mirror is not None:

@@ -304,12 +304,14 @@ class GatewayConfig(Strict):
 
 
 class NodeConfig(Strict):
-    """A Kubernetes node. The list holds exactly one `master` and, for the test workloads, at least
-    one `minion` (a warning without)."""
+    """A Kubernetes node. The list holds one `master` or an odd number of them (stacked etcd: one
+    member per master) and, for the test workloads, at least one `minion` (a warning without)."""
 
     name: Hostname = Field(description="Host name and Kubernetes node name; unique, also against `gateway.name`.")
     role: Literal["master", "minion"] = Field(
-        description="`master` (the control plane; exactly one) or `minion` (a worker)."
+        description="`master` (the control plane: one, or an odd number with stacked etcd behind "
+        "`kubernetes.controlPlaneEndpoint`; the first in the list runs `kubeadm init`, the others join the "
+        "control plane in list order) or `minion` (a worker)."
     )
     address: IPv6Address = Field(
         description="The node's IPv6 address, inside `network.nodePrefix` (not its first or last address); "
@@ -456,6 +458,33 @@ class MirrorConfig(Strict):
     )
 
 
+class ControlPlaneEndpointConfig(Strict):
+    """The address every kubeconfig, kubelet and join uses to reach the API servers
+    (kubeadm's `controlPlaneEndpoint`). Several masters need one that belongs to no single master."""
+
+    mode: Literal["first-master", "gateway-haproxy"] = Field(
+        "first-master",
+        description="`first-master`: the first master's address, port 6443 (one master only). "
+        "`gateway-haproxy`: HAProxy (Debian's) on the gateway, in TCP mode, health-checking every master's "
+        "API server (`GET /readyz` over TLS) and forwarding to those that answer; needed with more than one "
+        "master. The gateway is then one more machine the control plane depends on (see the README's "
+        "trade-off against a virtual address held by the masters).",
+    )
+    address: IPv6Address | None = Field(
+        None,
+        description="With `gateway-haproxy`: the IPv6 address HAProxy listens on, inside `network.nodePrefix` "
+        "(not its first or last address) and no machine's address but the gateway's; an address other "
+        "than `gateway.address` is added to the gateway's `network.clusterInterface`. Unset: "
+        "`gateway.address`.",
+    )
+    port: Annotated[WholeNumber, Field(ge=1, le=65535)] = Field(
+        6443,
+        description="With `gateway-haproxy`: HAProxy's TCP port; not another port the gateway listens on (53, "
+        "`ssh.port`, the mirror's ports, BGP's 179). The API servers always listen on 6443. `first-master`: "
+        "6443 only.",
+    )
+
+
 PREFLIGHT_CHECK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -511,6 +540,11 @@ class KubernetesConfig(Strict):
         "`/v<minor>/deb/` is appended.",
     )
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig, description="kubeadm's v1beta4 timeouts.")
+    control_plane_endpoint: ControlPlaneEndpointConfig = Field(
+        default_factory=ControlPlaneEndpointConfig,
+        description="Where the API servers are reached: the first master, or HAProxy on the gateway in front "
+        "of every master. It cannot change under a live cluster.",
+    )
     schedule_on_master: bool = Field(
         False, description="Let ordinary pods run on the master (no control-plane taint; small clusters)."
     )
@@ -647,8 +681,10 @@ class ClusterConfig(Strict):
     network: NetworkConfig = Field(description="The cluster's IPv6 prefixes and the node network.")
     gateway: GatewayConfig = Field(description="The NAT64/DNS64 gateway, the cluster's only way to IPv4.")
     nodes: Annotated[list[NodeConfig], Field(min_length=1)] = Field(
-        description="The Kubernetes nodes: exactly one `master` and, for the test workloads, at least one "
-        "`minion` (a warning without); names and addresses unique, also against the gateway's."
+        description="The Kubernetes nodes: one `master`, or an odd number of them (3, 5: stacked etcd keeps "
+        "a quorum; an even number is refused) with `kubernetes.controlPlaneEndpoint.mode: gateway-haproxy`, and, "
+        "for the test workloads, at least one `minion` (a warning without); names and addresses unique, also "
+        "against the gateway's."
     )
     kubernetes: KubernetesConfig = Field(
         default_factory=KubernetesConfig, description="What kubeadm sets up and where its software comes from."

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import netaddr
 
 from config_schemas.collision_checks import check_collisions
+from config_schemas.control_plane_checks import check_control_plane
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
 from config_schemas.network_checks import check_network_addons
 from config_schemas.problems import Problem, key
@@ -45,6 +46,7 @@ def check_topology(cfg: ClusterConfig, host_routes: Sequence[HostRoute] = ()) ->
     problems += _check_local_routes(cfg, host_routes)
     problems += check_collisions(cfg)  # ports, interface names, SSH targets shared by two parts
     problems += check_network_addons(cfg)  # network.routing: bgp, network.policy
+    problems += check_control_plane(cfg)  # several masters, kubernetes.controlPlaneEndpoint
     return problems
 
 
@@ -100,9 +102,7 @@ def _check_nodes(cfg: ClusterConfig) -> Iterable[Problem]:
     prefix = cfg.network.node_prefix
     masters = [i for i, n in enumerate(cfg.nodes) if n.role == "master"]
     if not masters:
-        yield Problem(key("nodes"), "no node has role: master; a cluster needs exactly one")
-    elif len(masters) > 1:
-        yield Problem(key("nodes", masters[1], "role"), "only one master is supported (no control-plane load balancer)")
+        yield Problem(key("nodes"), "no node has role: master; a cluster needs one, or an odd number of them")
     if not any(n.role == "minion" for n in cfg.nodes):
         yield Problem(key("nodes"), "no node has role: minion; the test workloads need at least one", "warning")
 

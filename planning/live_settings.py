@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from planning.plan import ClusterPlan
 
 VERSION_KEY = "kubev6:kubernetes.version"
+# Recorded only when it is not the first master's own address (the stacks without it keep their record).
+ENDPOINT_KEY = "kubev6:kubernetes.controlPlaneEndpoint"
 
 # key -> why it cannot change under a running cluster (kubeadm writes it into certificates,
 # static manifests, every kubelet's config and objects that live as long as the cluster).
@@ -27,6 +29,7 @@ FIXED: dict[str, str] = {
     "kubev6:kubernetes.kubelet.cgroupRootPrefix": "every node's pods run in the cgroups under it",
     "master.name": "the control plane's Node, certificates and etcd member carry the master's name",
     "master.address": "the API server's certificate, advertise address and every node's kubeconfig hold it",
+    ENDPOINT_KEY: "every API server's certificate, every kubeconfig and kubelet, and kubeadm's cluster config hold it",
 }
 _FIX = "; to change it, `pulumi destroy` and `pulumi up` a new cluster"
 
@@ -43,7 +46,16 @@ def live_settings(plan: ClusterPlan) -> dict[str, str]:
         "master.name": plan.master.name,
         "master.address": str(plan.master.address),
         VERSION_KEY: plan.kubeadm.kubernetes.version,
+        **({ENDPOINT_KEY: plan.api_endpoint} if plan.api_lb is not None else {}),
     }
+
+
+def _endpoint(record: Mapping[str, object]) -> str | None:
+    """The API endpoint a record holds: the endpoint key, else the first master's address (port 6443)."""
+    if ENDPOINT_KEY in record:
+        return str(record[ENDPOINT_KEY])
+    address = record.get("master.address")
+    return None if address is None else f"[{address}]:6443"
 
 
 def _minor_patch(version: str) -> tuple[int, int, int]:
@@ -75,6 +87,10 @@ def refused_changes(deployed: Mapping[str, object] | None, wanted: Mapping[str, 
     problems = []
     for key, why in FIXED.items():
         old, new = deployed.get(key), wanted.get(key)
+        if key == ENDPOINT_KEY:
+            if ENDPOINT_KEY not in deployed and ENDPOINT_KEY not in wanted:
+                continue  # the first master's address, compared as master.address
+            old, new = _endpoint(deployed), _endpoint(wanted)
         if old is not None and new is not None and str(old) != new:
             name = _key_name(key, wanted)
             problems.append(f"{name}: the live cluster has {old}, the config says {new}: it cannot change in place "

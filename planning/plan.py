@@ -117,6 +117,24 @@ class MirrorPlan:
 
 
 @dataclass(frozen=True)
+class ApiLoadBalancerPlan:
+    """HAProxy on the gateway in front of every master's API server
+    (kubernetes.controlPlaneEndpoint.mode: gateway-haproxy)."""
+
+    gateway_name: str
+    interface: str  # the gateway's interface on the node network
+    listen: netaddr.IPAddress
+    port: int
+    own_address: bool  # `listen` is not the gateway's address: the step adds it to `interface`
+    backends: tuple[tuple[str, netaddr.IPAddress], ...]  # (master name, address), first master first
+    api_server_port: int = 6443
+
+    @property
+    def endpoint(self) -> str:
+        return api_endpoint(self.listen, self.port)
+
+
+@dataclass(frozen=True)
 class KubeadmPlan:
     """What kubeadm, the kubelet and the node runtime are configured with: the `kubernetes`
     config section as given, plus the cluster's derived addresses."""
@@ -127,6 +145,9 @@ class KubeadmPlan:
     pod_supernet: netaddr.IPNetwork
     dns_domain: str
     dns_service_ip: netaddr.IPAddress
+    # Several masters can join (kubernetes.controlPlaneEndpoint is not the first master): init uploads
+    # the control plane's certificates, encrypted with a certificate key, for the other masters' joins.
+    upload_certs: bool = False
 
     def cgroup_root(self, node_name: str) -> str | None:
         """The node's own cgroup root (kubelet --cgroup-root) when several kubelets share a host."""
@@ -149,10 +170,21 @@ class ClusterPlan:
     kubeadm: KubeadmPlan
     stages: StagesConfig
     bgp: BgpPlan | None = None  # network.routing: bgp (planning/bgp.py); the pod /64s are then not in `routes`
+    api_lb: ApiLoadBalancerPlan | None = None  # controlPlaneEndpoint.mode: gateway-haproxy
 
     @property
     def master(self) -> HostPlan:
+        """The first master: `kubeadm init` runs there, and the cluster's day-2 commands."""
         return next(n for n in self.nodes if n.role == "master")
+
+    @property
+    def masters(self) -> tuple[HostPlan, ...]:
+        """Every master, in config order: the first one initialises, the others join the control plane."""
+        return tuple(n for n in self.nodes if n.role == "master")
+
+    @property
+    def joining_masters(self) -> tuple[HostPlan, ...]:
+        return self.masters[1:]
 
     @property
     def minions(self) -> tuple[HostPlan, ...]:
@@ -197,7 +229,7 @@ class ClusterPlan:
         looks up only the node's own name, and join discovery uses the API endpoint's address."""
         if host.role == "gateway":
             return self.hosts
-        return (self.gateway, self.master) if host.role == "master" else (self.gateway, self.master, host)
+        return (self.gateway, self.master) if host == self.master else (self.gateway, self.master, host)
 
     def nameserver(self, host: HostPlan) -> netaddr.IPAddress:
         """Nodes ask the gateway's DNS64; the gateway asks itself."""
@@ -240,7 +272,8 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         for n, subnet, routes in zip(cfg.nodes, pod_subnets, node_routes, strict=True)
     ]
     nodes.sort(key=lambda n: n.role != "master")  # stable: master first, then config order
-    master = nodes[0]  # check_topology requires exactly one
+    master = nodes[0]  # check_topology requires at least one; the first in config order
+    masters = [n for n in nodes if n.role == "master"]
 
     sources = (net.node_prefix, net.pod_supernet)
     nat64 = Nat64Plan(
@@ -268,13 +301,26 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         if gw.uplink_address is not None and next_hop is not None
         else None
     )
+    endpoint = cfg.kubernetes.control_plane_endpoint
+    api_lb = None
+    if endpoint.mode == "gateway-haproxy":
+        listen = endpoint.address if endpoint.address is not None else gw.address
+        api_lb = ApiLoadBalancerPlan(
+            gateway_name=gw.name,
+            interface=net.cluster_interface,
+            listen=listen,
+            port=endpoint.port,
+            own_address=listen != gw.address,
+            backends=tuple((m.name, m.address) for m in masters),
+        )
     kubeadm = KubeadmPlan(
         kubernetes=cfg.kubernetes,
-        api_endpoint=api_endpoint(master.address),
+        api_endpoint=api_lb.endpoint if api_lb is not None else api_endpoint(master.address),
         service_subnet=net.service_subnet,
         pod_supernet=net.pod_supernet,
         dns_domain=net.dns_domain,
         dns_service_ip=dns_service_ip(net.service_subnet),
+        upload_certs=api_lb is not None,
     )
     return ClusterPlan(
         config=cfg,
@@ -290,4 +336,5 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         kubeadm=kubeadm,
         stages=cfg.stages,
         bgp=make_bgp_plan(cfg),
+        api_lb=api_lb,
     )

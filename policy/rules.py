@@ -187,8 +187,9 @@ _TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"  # rendering.steps.TOKEN_PLACEHO
 # What prints a credential: the admin kubeconfig read out, a token made or used, a key, the CA hash.
 # (kubectl *with* admin.conf, as a drain, prints none: its messages stay in the log.)
 _CREDENTIAL_MARKERS = ("cat /etc/kubernetes/admin.conf", "kubeadm init", "kubeadm join", "kubeadm token create",
-                       "ssh-keygen -q", "openssl x509 -pubkey")  # fmt: skip
-_CREDENTIAL_PARENTS = ("kubev6:index:KubeadmMaster", "kubev6:index:KubeadmMinion", "kubev6:index:SshKeyPair")
+                       "ssh-keygen -q", "openssl x509 -pubkey", "import secrets")  # fmt: skip
+_CREDENTIAL_PARENTS = ("kubev6:index:KubeadmMaster", "kubev6:index:KubeadmMinion",
+                       "kubev6:index:KubeadmControlPlaneMember", "kubev6:index:SshKeyPair")  # fmt: skip
 
 
 def _prints_credentials(args: ResourceValidationArgs, create: str | None) -> bool:
@@ -198,7 +199,7 @@ def _prints_credentials(args: ResourceValidationArgs, create: str | None) -> boo
         return any(m in create for m in _CREDENTIAL_MARKERS)
     parents = parent_types(args.urn)
     # Unknown script (preview): the kubeadm commands, whose scripts embed the token.
-    return any(p in _CREDENTIAL_PARENTS[:2] for p in parents)
+    return any(p in _CREDENTIAL_PARENTS[:3] for p in parents)
 
 
 def _credentials_secret(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -245,7 +246,7 @@ def _secret_outputs(args: StackValidationArgs, report: ReportViolation) -> None:
         if r.resource_type != STACK:
             continue
         props = plain(r.props)
-        for key in ("kubeconfig", "joinToken", "caCertHash"):
+        for key in ("kubeconfig", "joinToken", "caCertHash", "certificateKey"):
             if is_known(props.get(key)) and not is_secret(props.get(key)):
                 report(
                     f"stack output {key} is in clear: export it as a secret (pulumi.Output.secret), "
@@ -355,7 +356,7 @@ POLICIES = (
     ),
     StackValidationPolicy(
         name="credential-outputs-are-secrets",
-        description="The stack outputs kubeconfig, joinToken and caCertHash are secrets.",
+        description="The stack outputs kubeconfig, joinToken, caCertHash and certificateKey are secrets.",
         validate=_secret_outputs,
     ),
     ResourceValidationPolicy(

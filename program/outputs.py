@@ -52,6 +52,9 @@ def export_outputs(
         pulumi.export("caCertHash", master.ca_cert_hash)
         pulumi.export("kubeconfig", master.kubeconfig)
         pulumi.export("certificateExpiry", master.cert_expiry)  # name -> expiry date (kubeadm certs)
+        if master.certificate_key is not None:  # several masters: the key of the uploaded certificates
+            pulumi.export("certificateKey", master.certificate_key)
+            pulumi.export("controlPlane", [m.name for m in plan.masters])
     if machine_ids is not None:
         pulumi.export("machineIds", machine_ids)  # which machine each host is (program/machine_ids.py)
     if live is not None:

@@ -1,4 +1,5 @@
-"""kubeadm v1beta4 configs for IPv6 single-stack: init (master) and join (minions)."""
+"""kubeadm v1beta4 configs for IPv6 single-stack: init (the first master) and join (minions, and the
+other masters' joins of the control plane)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,13 @@ def _timeouts(plan: KubeadmPlan) -> dict[str, str]:
     }
 
 
-def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict[str, object]]:
+def init_documents(
+    plan: KubeadmPlan, master: HostPlan, token: str, certificate_key: str = ""
+) -> list[dict[str, object]]:
+    """The init config of the first master. With `plan.upload_certs` (several masters can join) it
+    holds the certificate key that encrypts the control plane's certificates kubeadm uploads."""
     k8s = plan.kubernetes
-    init = {
+    init: dict[str, object] = {
         "apiVersion": KUBEADM_API,
         "kind": "InitConfiguration",
         "bootstrapTokens": [
@@ -61,6 +66,8 @@ def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict
         "nodeRegistration": _registration(plan, master),
         "timeouts": _timeouts(plan),
     }
+    if plan.upload_certs:
+        init["certificateKey"] = certificate_key
     cluster = {
         "apiVersion": KUBEADM_API,
         "kind": "ClusterConfiguration",
@@ -109,8 +116,12 @@ def init_documents(plan: KubeadmPlan, master: HostPlan, token: str) -> list[dict
     return [init, cluster, kubelet, proxy]
 
 
-def join_document(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str) -> dict[str, object]:
-    return {
+def join_document(
+    plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str, certificate_key: str | None = None
+) -> dict[str, object]:
+    """A minion's join; with `certificate_key`, a master's join of the control plane (its API server
+    on its own address, its etcd member added to the stacked etcd, the certificates downloaded)."""
+    join: dict[str, object] = {
         "apiVersion": KUBEADM_API,
         "kind": "JoinConfiguration",
         "discovery": {
@@ -123,6 +134,12 @@ def join_document(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: s
         "nodeRegistration": _registration(plan, node),
         "timeouts": _timeouts(plan),
     }
+    if certificate_key is not None:
+        join["controlPlane"] = {
+            "localAPIEndpoint": {"advertiseAddress": str(node.address), "bindPort": 6443},
+            "certificateKey": certificate_key,
+        }
+    return join
 
 
 def dump(documents: list[dict[str, object]]) -> str:
@@ -130,9 +147,11 @@ def dump(documents: list[dict[str, object]]) -> str:
     return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False)
 
 
-def init_file(plan: KubeadmPlan, master: HostPlan, token: str) -> RenderedFile:
-    return RenderedFile(INIT_PATH, dump(init_documents(plan, master, token)), "0600")
+def init_file(plan: KubeadmPlan, master: HostPlan, token: str, certificate_key: str = "") -> RenderedFile:
+    return RenderedFile(INIT_PATH, dump(init_documents(plan, master, token, certificate_key)), "0600")
 
 
-def join_file(plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str) -> RenderedFile:
-    return RenderedFile(JOIN_PATH, dump([join_document(plan, node, token, ca_cert_hash)]), "0600")
+def join_file(
+    plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str, certificate_key: str | None = None
+) -> RenderedFile:
+    return RenderedFile(JOIN_PATH, dump([join_document(plan, node, token, ca_cert_hash, certificate_key)]), "0600")

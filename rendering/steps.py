@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 from config_schemas.strings import duration_seconds
-from planning.plan import ClusterPlan, HostPlan
-from rendering import cni, gateway, host_network, kubeadm, mirror, node_install, upgrade
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
+from rendering import cni, gateway, haproxy, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 from rendering.packages import debian_packages
@@ -182,6 +182,8 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
     mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
     packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
+    if plan.api_lb is not None:
+        packages.append("haproxy")
     # Nothing to undo (the packages stay installed): the command gets no delete.
     return Step(
         activate=(
@@ -189,7 +191,23 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
             *debian_packages(packages, air_gapped=mirror),
             # The project runs its own resolver instance (kubev6-dns64.service).
             f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true",
+            *(["systemctl disable --now haproxy 2>/dev/null || true"] if plan.api_lb is not None else []),
         )
+    )
+
+
+def api_lb_step(lb: ApiLoadBalancerPlan) -> Step:
+    """HAProxy on the gateway in front of every master's API server (`plan.api_lb`, with
+    controlPlaneEndpoint.mode: gateway-haproxy), supervised as the resolver is: systemd's unit, else
+    a pidfile."""
+    files = (haproxy.haproxy_conf(lb), haproxy.haproxy_script(lb), haproxy.haproxy_unit())
+    return Step(
+        files=files,
+        activate=(_systemd_or("kubev6-haproxy.service", f"{haproxy.SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-haproxy.service 2>/dev/null", f"{haproxy.SCRIPT_PATH} down"),
+        removes=(*(f.path for f in files), haproxy.LOG_PATH),
+        cleanup=(f"rmdir {gateway.RUN_DIR} 2>/dev/null",),
+        state_dirs=(gateway.RUN_DIR,),
     )
 
 
@@ -240,6 +258,7 @@ def dns64_step(plan: ClusterPlan) -> Step:
 # command is printed whole in Pulumi's log; its stdin is not).
 TOKEN_PLACEHOLDER = "@KUBEV6_BOOTSTRAP_TOKEN@"
 CA_HASH_PLACEHOLDER = "@KUBEV6_CA_CERT_HASH@"
+CERT_KEY_PLACEHOLDER = "@KUBEV6_CERTIFICATE_KEY@"  # the control plane's certificates, encrypted in kubeadm-certs
 
 
 def _fill_from_stdin(path: str, placeholders: tuple[str, ...]) -> tuple[str, ...]:
@@ -267,17 +286,26 @@ _KUBELET_SUPERVISED = systemd_or(
 
 
 def kubeadm_init_step(plan: ClusterPlan) -> Step:
-    """Reads the bootstrap token from stdin (`stdin_secrets(token)`)."""
-    init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
+    """Reads the bootstrap token from stdin (`stdin_secrets(token)`); with several masters possible
+    (`plan.kubeadm.upload_certs`) the certificate key too (`stdin_secrets(token, certificate_key)`),
+    and init uploads the control plane's certificates, encrypted with it, for the other masters."""
+    upload = plan.kubeadm.upload_certs
+    if upload:
+        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+        placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+        flags = " --upload-certs --skip-certificate-key-print"
+    else:
+        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
+        placeholders, flags = (TOKEN_PLACEHOLDER,), ""
     return Step(
         files=(init,),
         activate=(
-            *_fill_from_stdin(init.path, (TOKEN_PLACEHOLDER,)),
+            *_fill_from_stdin(init.path, placeholders),
             _KUBELET_SUPERVISED,
             # Initialised already: a changed config (a new version, changed settings) converges the
             # live control plane instead (rendering/upgrade.py); an unchanged one does nothing.
             "if [ ! -f /etc/kubernetes/admin.conf ]; then",
-            f"  kubeadm init --config {init.path} >{INIT_LOG} 2>&1 || {_log_tail(INIT_LOG)}",
+            f"  kubeadm init --config {init.path}{flags} >{INIT_LOG} 2>&1 || {_log_tail(INIT_LOG)}",
             "  echo initialised",
             f"elif ! cmp -s {init.path} {upgrade.APPLIED_PATH}; then",
             *(f"  {line}" for line in upgrade.control_plane_converge(plan)),
@@ -316,12 +344,19 @@ def _token_hint(node: HostPlan) -> str:
 
 
 def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
-    """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`)."""
-    join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
+    """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`);
+    a master's join of the control plane also the certificate key (`stdin_secrets(token, ca_cert_hash,
+    certificate_key)`)."""
+    if node.role == "master" and node != plan.master:
+        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+        placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+    else:
+        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
+        placeholders = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
     return Step(
         files=(join,),
         activate=(
-            *_fill_from_stdin(join.path, (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)),
+            *_fill_from_stdin(join.path, placeholders),
             _KUBELET_SUPERVISED,
             f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
             f"|| {{ {_token_hint(node)}; {_log_tail(JOIN_LOG)}; }}",
@@ -368,6 +403,9 @@ _RESET = (
 # The deletes hold no token: components declare them before the token is known.
 KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH)).delete
 KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(kubeadm.JOIN_PATH,)).delete
+# A master's join is undone by the same reset: its etcd member was removed before, with its Node
+# (node_membership_scripts); kubeadm reset's own remove-etcd-member phase then finds nothing to do.
+KUBEADM_CONTROL_PLANE_JOIN_DELETE = KUBEADM_JOIN_DELETE
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (
@@ -426,14 +464,59 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     )
 
 
+def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
+    """On the first master, right before `node` joins the control plane: the control plane's
+    certificates uploaded again (kubeadm deletes the uploaded copy 2 hours after an upload), encrypted
+    with the certificate key the init config holds. Prints nothing secret."""
+    return install_script(
+        (),
+        (
+            f"# kube-v6: the control plane's certificates for the join of {node.name}",
+            _ON_MASTER[0],
+            f"kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config {kubeadm.INIT_PATH} "
+            f">/var/log/kubev6-upload-certs.log 2>&1 || {_log_tail('/var/log/kubev6-upload-certs.log')}",
+            "rm -f /var/log/kubev6-upload-certs.log",
+            f"echo 'kube-v6: certificates uploaded for {node.name}'",
+        ),
+    )
+
+
 DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
+
+
+ETCD_PKI = "/etc/kubernetes/pki/etcd"
+
+
+def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
+    """A leaving master's etcd member removed, by etcdctl in the first master's etcd pod, after its
+    drain and before its Node is deleted and its host reset. Not left to `kubeadm reset`: its
+    remove-etcd-member phase finds the node's API endpoint through the node's kube-apiserver mirror
+    pod, gone with the Node, and then only warns, so the member would stay, counted in every quorum
+    and never answering. A member that cannot be removed stops the delete before the reset."""
+    first, n = plan.master, node.name
+    etcdctl = (
+        f"$K -n kube-system exec etcd-{first.name} -- etcdctl --endpoints=https://[{first.address}]:2379 "
+        f"--cacert={ETCD_PKI}/ca.crt --cert={ETCD_PKI}/healthcheck-client.crt --key={ETCD_PKI}/healthcheck-client.key "
+        "--command-timeout=30s"
+    )
+    fail = (
+        f"echo 'kube-v6: the etcd member of {n} could not be removed; {n} stays cordoned and joined (etcd would "
+        "keep a member that never answers)' >&2; exit 1"
+    )
+    return (
+        f'members="$({etcdctl} member list)" || {{ {fail}; }}',
+        f"id=\"$(printf '%s\\n' \"$members\" | awk -F', ' '$3 == \"{n}\" {{print $1}}')\"",
+        f'if [ -n "$id" ]; then {etcdctl} member remove "$id" >/dev/null || {{ {fail}; }}; '
+        f"echo 'kube-v6: etcd member of {n} removed'; else echo 'kube-v6: {n} has no etcd member'; fi",
+    )
 
 
 def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
     the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
-    PodDisruptionBudgets, then delete the Node object; a drain that does not finish fails here and
-    leaves the node cordoned and joined."""
+    PodDisruptionBudgets, (a master other than the first) remove its etcd member, then delete the
+    Node object; a drain or a member removal that does not finish fails here and leaves the node
+    cordoned and joined."""
     k8s = plan.kubeadm.kubernetes
     n, timeout = node.name, k8s.drain_timeout
     log = f"/var/log/kubev6-drain-{n}.log"
@@ -463,6 +546,7 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
         f"tail -n 20 {log} >&2; exit 1; fi; done",
+        *(_remove_etcd_member(plan, node) if node.role == "master" and node != plan.master else ()),
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",

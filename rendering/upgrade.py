@@ -146,7 +146,7 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
     ignore = _ignore_preflight(plan)
     upgrade_node = (
         ()
-        if node.role == "master"  # `kubeadm upgrade apply` did the master's part
+        if node == plan.master  # `kubeadm upgrade apply` did the first master's part
         else (f"kubeadm upgrade node{ignore} >{log} 2>&1 || {_log_tail('kubeadm upgrade node', log)}",)
     )
     restart = systemd_or(

@@ -17,7 +17,7 @@ DEBS=(
   containernetworking-plugins tayga unbound bind9 bind9-dnsutils dnsmasq-base
   iperf3 curl openssh-server openssh-client debootstrap
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils genisoimage xsltproc
-  conntrack socat ethtool libseccomp-dev pkg-config graphviz
+  conntrack socat ethtool libseccomp-dev pkg-config graphviz haproxy
 )
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -47,7 +47,7 @@ if ((${#missing[@]})); then
   # Under systemd the packaged units stay enabled for the next boot: disable (not stop) those of
   # the packages installed just now; units that were there before are not ours to change.
   if [[ -d /run/systemd/system ]]; then
-    for pkg_unit in unbound:unbound.service bind9:named.service; do
+    for pkg_unit in unbound:unbound.service bind9:named.service haproxy:haproxy.service; do
       if [[ " ${missing[*]} " == *" ${pkg_unit%%:*} "* ]]; then
         systemctl disable --quiet "${pkg_unit#*:}" 2>/dev/null || true
       fi

@@ -9,7 +9,7 @@ as written). For instance `t` of `lab-k8s`:
 - namespaces and state `kv6tlk-*`, `/run/kv6lab/kv6tlk` (instead of kv6lk);
 - `network.localBridge` `kv6tlk-root` (if the stack has one);
 - `network.nodePrefix` the t-th next prefix of its size (fd6b:7638:0:74::/64), every host
-  address moved into it with the same host part;
+  address moved into it with the same host part (the API endpoint's own address too);
 - `kubernetes.kubelet.cgroupRootPrefix` with `-t` appended (the nodes' cgroup roots).
 These are Pulumi config overrides (dotted paths), applied to the lab's own plan and, in the
 engine lab, set on the stack before `pulumi up`.
@@ -68,6 +68,9 @@ def instance_overrides(raw: dict[str, Any], instance: str, prefix: str) -> dict[
         for i, node in enumerate(raw.get("nodes") or []):
             if "address" in node:
                 overrides[f"nodes[{i}].address"] = _moved(node["address"], old, new)
+        endpoint = (raw.get("kubernetes") or {}).get("controlPlaneEndpoint") or {}
+        if endpoint.get("address"):  # HAProxy's own address on the node network
+            overrides["kubernetes.controlPlaneEndpoint.address"] = _moved(endpoint["address"], old, new)
     cgroup = ((raw.get("kubernetes") or {}).get("kubelet") or {}).get("cgroupRootPrefix")
     if cgroup:
         overrides["kubernetes.kubelet.cgroupRootPrefix"] = f"{cgroup}-{instance}"

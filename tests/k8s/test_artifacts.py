@@ -22,9 +22,11 @@ pytestmark = pytest.mark.k8s
 
 TOKEN = "abcdef.0123456789abcdef"
 CA_HASH = "sha256:" + "0123456789abcdef" * 4
+CERT_KEY = "0123456789abcdef" * 4  # kubeadm's certificate key: 32 bytes, hex
 STACKS = stack_names()
 PLANS = {stack: make_plan(load_stack_file(stack).cluster) for stack in STACKS}
-JOINS = [(stack, node.name) for stack in STACKS for node in PLANS[stack].minions]
+# Minions' joins, and the other masters' joins of the control plane (lab-k8s-ha).
+JOINS = [(stack, node.name) for stack in STACKS for node in (*PLANS[stack].joining_masters, *PLANS[stack].minions)]
 
 # The image each archive holds, and where its entrypoint is: kubeadm's static pods run
 # command[0] by name from PATH, kube-proxy's DaemonSet runs /usr/local/bin/kube-proxy, the
@@ -64,14 +66,17 @@ def test_kubeadm_is_the_configured_version(kubeadm: Path) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_kubeadm_accepts_the_init_config(kubeadm: Path, tmp_path: Path, stack: str) -> None:
-    output = validate(kubeadm, tmp_path, kubeadm_render.init_file(PLANS[stack].kubeadm, PLANS[stack].master, TOKEN))
+    plan = PLANS[stack]
+    output = validate(kubeadm, tmp_path, kubeadm_render.init_file(plan.kubeadm, plan.master, TOKEN, CERT_KEY))
     assert "ok" in output.lower()
 
 
 @pytest.mark.parametrize(("stack", "node"), JOINS)
 def test_kubeadm_accepts_the_join_config(kubeadm: Path, tmp_path: Path, stack: str, node: str) -> None:
     plan = PLANS[stack]
-    output = validate(kubeadm, tmp_path, kubeadm_render.join_file(plan.kubeadm, plan.host(node), TOKEN, CA_HASH))
+    host = plan.host(node)
+    key = CERT_KEY if host.role == "master" else None  # a master joins the control plane
+    output = validate(kubeadm, tmp_path, kubeadm_render.join_file(plan.kubeadm, host, TOKEN, CA_HASH, key))
     assert "ok" in output.lower()
 
 

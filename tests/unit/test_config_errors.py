@@ -135,8 +135,8 @@ ERROR_CASES: list[tuple[str, Mutation, str, str]] = [
     (
         "two-masters",
         setter("nodes", 1, "role", value="master"),
-        "kubev6:nodes[1].role",
-        r"only one master",
+        "kubev6:nodes",
+        r"2 nodes have role: master .*odd number",
     ),
     (
         "duplicate-node-name",

@@ -46,6 +46,8 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     assert count(rec, "kubev6:index:BridgeCniConfig") == kube_nodes
     assert count(rec, "kubev6:index:KubeadmMaster") == (1 if cfg.stages.kubeadm else 0)
     assert count(rec, "kubev6:index:KubeadmMinion") == (minions if cfg.stages.kubeadm else 0)
+    masters = kube_nodes - minions
+    assert count(rec, "kubev6:index:KubeadmControlPlaneMember") == (masters - 1 if cfg.stages.kubeadm else 0)
     assert count(rec, "kubev6:index:TestWorkloads") == (1 if cfg.stages.workloads else 0)
     libvirt = cfg.platform.kind == "libvirt"
     assert count(rec, "libvirt:index/domain:Domain") == (kube_nodes + 1 if libvirt else 0)
@@ -55,9 +57,13 @@ def test_every_stack_evaluates_with_one_component_per_machine(stack: str, previe
     gateway = 3 + (1 if cfg.stages.install else 0)  # network, NAT64, DNS64, packages
     if cfg.stages.install and cfg.kubernetes.artifacts == "mirror":
         gateway += 1  # the mirror's server (its files are CopyToRemote resources)
+    ha = cfg.kubernetes.control_plane_endpoint.mode == "gateway-haproxy"
+    if ha and cfg.stages.kubeadm:
+        gateway += 1  # HAProxy in front of the masters
     # init, CA hash, kubeconfig, the certificates' expiry and the master's rollout (drain, kubelet,
-    # uncordon); per minion its token, its join, its Node (on the master) and its rollout
-    kubeadm = (7 + 6 * minions) if cfg.stages.kubeadm else 0
+    # uncordon); per minion its token, its join, its Node (on the master) and its rollout; per other
+    # master the same and the certificates' upload
+    kubeadm = (7 + 6 * minions + 7 * (masters - 1)) if cfg.stages.kubeadm else 0
     # network.routing: bgp: a speaker per machine; kubeProxy.mode: ipvs: a preflight per node.
     addons = (kube_nodes + 1 if cfg.network.routing == "bgp" else 0) + (
         kube_nodes if cfg.kubernetes.kube_proxy.mode == "ipvs" else 0

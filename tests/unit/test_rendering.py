@@ -526,7 +526,9 @@ def test_kubeadm_init_yaml(stack: str) -> None:
     assert len(by_kind) == len(docs)
     assert {"InitConfiguration", "ClusterConfiguration"} <= set(by_kind)
     cluster = by_kind["ClusterConfiguration"]
-    assert cluster["controlPlaneEndpoint"] == plan.api_endpoint == f"[{plan.master.address}]:6443"
+    single = plan.api_lb is None  # else HAProxy's address on the gateway (lab-k8s-ha)
+    endpoint = f"[{plan.master.address}]:6443" if single else plan.api_lb.endpoint  # type: ignore[union-attr]
+    assert cluster["controlPlaneEndpoint"] == plan.api_endpoint == endpoint
     assert cluster["networking"]["serviceSubnet"] == str(plan.service_subnet)
     assert by_kind["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == str(plan.master.address)
     if "KubeletConfiguration" in by_kind:
