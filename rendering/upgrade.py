@@ -163,12 +163,15 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
             "{ echo 'kube-v6: the packages step has not installed the new kubelet' >&2; exit 1; }",
             *(f"  {line}" for line in upgrade_node),
             "  restart=1",
-            "fi",
+            # `kubeadm upgrade node` (`upgrade apply` on the master) wrote the kubelet config already;
+            # its phase run again within the same second fails on its timestamped backup folder.
+            "else",
             # The kubelet config the master uploaded (kubeadm's kubelet-config ConfigMap).
-            f'before="$(sha256sum {KUBELET_CONFIG})"',
-            f"kubeadm upgrade node phase kubelet-config >>{log} 2>&1 || "
+            f'  before="$(sha256sum {KUBELET_CONFIG})"',
+            f"  kubeadm upgrade node phase kubelet-config >>{log} 2>&1 || "
             f"{_log_tail('kubeadm upgrade node phase kubelet-config', log)}",
-            f'[ "$before" = "$(sha256sum {KUBELET_CONFIG})" ] || restart=1',
+            f'  [ "$before" = "$(sha256sum {KUBELET_CONFIG})" ] || restart=1',
+            "fi",
             # This node's supervisor only (never a process name: several kubelets may share a host).
             f'[ -z "$restart" ] || {{ {restart}; }}',
             "i=0",
