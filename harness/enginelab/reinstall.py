@@ -31,13 +31,10 @@ def reinstall(lab: Lab, host_name: str) -> None:
     if cgroup is not None:
         remove_cgroup_root(cgroup)
     # Its veths first: a namespace's links go with it only once the kernel gets to it.
-    run(
-        ["ip", "link", "del", lab.names.switch_port(lab.names.host_short[host.name])],
-        namespace=lab.names.switch_ns,
-        check=False,
-    )
+    port = lab.names.switch_port(lab.names.host_short[host.name])
+    run(["ip", "-n", lab.names.switch_ns, "link", "del", port], check=False)
     if host.name == lab.plan.gateway.name:
-        run(["ip", "link", "del", INTERNET_IF], namespace=lab.names.internet_ns, check=False)
+        run(["ip", "-n", lab.names.internet_ns, "link", "del", INTERNET_IF], check=False)
     delete_namespace(ns)
     shutil.rmtree(lab.state.path("private", ns), ignore_errors=True)
     lab.topology.add_host(host)
@@ -54,4 +51,4 @@ def reinstall(lab: Lab, host_name: str) -> None:
     run(["ip", "-6", "neigh", "flush", "to", str(host.address)], check=False)
     for other in lab.topology.namespaces():
         if other != ns:
-            run(["ip", "neigh", "flush", "all"], namespace=other, check=False)
+            run(["ip", "-n", other, "neigh", "flush", "all"], check=False)

@@ -116,13 +116,8 @@ def test_reinstalled_hosts_are_configured_again_by_the_next_up(lab: EngineLab) -
     up = lab.run.up()
     assert {n for op, n in up.steps if op == "create-replacement"} == on_lost, up.steps
     TIMINGS.append(f"{STACK}: gateway and a minion reinstalled, converged by up in {up.seconds:.1f}s")
-    # What Pulumi configured on every host. The lab's own pods are left out here: made again after
-    # a reinstall, pods on the other minion reach no pod of the reinstalled one (seen, not yet
-    # understood: a harness question, the same pods pass on a lab reinstalled before any pod
-    # existed). Pods across reinstalled machines are checked on Kubernetes in tests/k8s/test_day2.py.
     lab.lab.up_workloads()
-    checks = ["rendered_routes_installed", "rendered_sysctls_applied", "no_ipv4_on_nodes_and_pods"]
-    failed = [r.report() for r in lab.lab.check(checks) if not r.ok]
+    failed = [r.report() for r in lab.lab.check() if not r.ok]
     assert not failed, "\n".join(failed)
     lab.run.preview(expect_no_changes=True)
 
@@ -132,7 +127,8 @@ def test_destroy_returns_every_host_to_its_state_before_up(lab: EngineLab) -> No
     lab.lab.stop_workloads()
     result = lab.run.destroy()
     lab.deployed = False
-    assert result.changes == {"delete": RESOURCES}, result.changes
+    # discard: the StackReference (a read) is forgotten, not deleted.
+    assert result.changes == {"delete": RESOURCES, "discard": 1}, result.changes
     differences = []
     for name, before in lab.before.items():  # type: ignore[attr-defined]
         differences += [f"{name}: {d}" for d in diff(before, host_snapshot(lab.lab.execs[name]))]
