@@ -37,6 +37,12 @@ DRAINED_ANNOTATION = "kubev6.dev/drained-for"
 _READY = '{.status.conditions[?(@.type=="Ready")].status}'
 _PATH = f"PATH={MIRROR_BIN_DIR}:$PATH; export PATH"
 _K = f"kubectl --kubeconfig {ADMIN}"
+# The API server restarts while the master's kubelet takes its new version (its static pods are made
+# again): a rollout step that talks to it first waits, up to 5 minutes, until it answers.
+_API_ANSWERS = (
+    f'i=0; until {_K} get --raw /readyz >/dev/null 2>&1; do i=$((i + 1)); [ "$i" -lt 150 ] || '
+    "{ echo 'kube-v6: the API server does not answer /readyz within 5 minutes' >&2; exit 1; }; sleep 2; done"
+)
 
 
 def kubelet_config_hash(plan: ClusterPlan) -> str:
@@ -134,6 +140,7 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
         (
             stamp,
             _PATH,
+            _API_ANSWERS,
             f'[ {_kubelet_version(n)} != "{target}" ] || exit 0  # upgraded already: no drain',
             f"{_K} annotate node {n} --overwrite {DRAINED_ANNOTATION}={target} >/dev/null",
             f"{_K} drain {n} --ignore-daemonsets --delete-emptydir-data --timeout={k8s.drain_timeout} >{log} 2>&1 || "
@@ -189,6 +196,7 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
         (
             stamp,
             _PATH,
+            _API_ANSWERS,
             f"drained=\"$({_K} get node {n} -o jsonpath='{{.metadata.annotations.kubev6\\.dev/drained-for}}')\"",
             '[ -n "$drained" ] || exit 0  # not drained by an upgrade: left as it is',
             f"{_K} uncordon {n} >/dev/null",
