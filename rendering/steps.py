@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from config_schemas.strings import duration_seconds
+from planning.addresses import api_endpoint
 from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
 from rendering import cni, gateway, haproxy, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
@@ -432,6 +433,16 @@ _ON_MASTER = (
     f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
     f"K='kubectl --kubeconfig {ADMIN_CONF}'",
 )
+
+
+def _on_first_master(plan: ClusterPlan) -> tuple[str, ...]:
+    """kubectl against the first master's own API server, not the control-plane endpoint: behind the
+    gateway's balancer a request may reach a leaving master whose etcd member was just removed, and
+    hang there until the balancer's checks take it out (a destroy timed out so)."""
+    server = f"https://{api_endpoint(plan.master.address)}"
+    return (_ON_MASTER[0], f"K='kubectl --kubeconfig {ADMIN_CONF} --server {server}'")
+
+
 # Without admin.conf the cluster is gone already (reset by hand, or the master recreated):
 # nothing of this minion is left in it to clean.
 _CLUSTER_GONE = f"[ -f {ADMIN_CONF} ] || {{ echo 'kube-v6: no cluster on the master, nothing to clean'; exit 0; }}"
@@ -460,7 +471,7 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     )
     return MasterScripts(
         install_script((), (_ON_MASTER[0], create)),
-        install_script((), (*_ON_MASTER, *delete)),
+        install_script((), (*_on_first_master(plan), *delete)),
     )
 
 
@@ -551,4 +562,5 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",
     )
-    return MasterScripts(install_script((), (*_ON_MASTER, *create)), install_script((), (*_ON_MASTER, *delete)))
+    on_master = _on_first_master(plan)
+    return MasterScripts(install_script((), (*on_master, *create)), install_script((), (*on_master, *delete)))

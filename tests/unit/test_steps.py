@@ -63,6 +63,7 @@ def test_packages_delete_removes_the_registry_folders_it_made() -> None:
 
 _FAKE_KUBECTL = """#!/bin/sh
 shift 2  # --kubeconfig <file>
+[ "$1" != --server ] || { echo "$2" >> "$LOG.server"; shift 2; }
 echo "$*" >> "$LOG"
 case "$1 $2" in
   "get node")
@@ -112,6 +113,9 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
     assert done.returncode == rc, done
     calls = log.read_text().splitlines()
     assert (f"delete node {name} --wait=true" in calls) == deleted, calls
+    # Every call goes to the first master's own API server, never through a balancer.
+    servers = set(Path(f"{log}.server").read_text().splitlines())
+    assert servers == {f"https://[{plan.master.address}]:6443"}, servers
     if found == "1":
         drains = [c for c in calls if c.startswith("drain")]
         assert all(f"--ignore-daemonsets --delete-emptydir-data --timeout={steps.DRAIN_SLICE}" in d for d in drains)
@@ -122,6 +126,7 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
         assert "stays cordoned and joined" in done.stderr and "within 2s" in done.stderr, done.stderr
     admin.unlink()
     log.unlink()
+    Path(f"{log}.server").unlink()
     gone = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env)
     assert gone.returncode == 0 and not log.exists(), "no cluster on the master: nothing to clean"
 
