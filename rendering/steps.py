@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.addresses import api_endpoint
 from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
 from rendering import cni, gateway, haproxy, host_network, kubeadm, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
