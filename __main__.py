@@ -36,7 +36,7 @@ from planning import make_plan
 from program.deployed import Deployed
 from program.live_settings import refuse_live_changes
 from program.machine_ids import machine_tokens
-from program.mirror_source import mirror_content
+from program.mirror_source import mirror_content, mirror_source
 from program.outputs import export_outputs
 from rendering.network_policy import render_policy_checks
 from rendering.workloads import render_workloads
@@ -76,7 +76,8 @@ if plan.config.platform.kind == "existing":
 #                  |
 #   [Nat64Gateway: NAT64 + DNS64 (+ HAProxy for several masters)]  ---- IPv6-only node network ----
 #                                            [master 1] ([master 2] ...)  [minion 1] ... [minion N]
-gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror))
+mirror_folder = mirror_source(plan) if mirror is not None else None
+gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror, mirror_folder))
 nodes = {n.name: KubeNode(n.name, KubeNodeArgs(plan, n, access, machines, gateway, mirror)) for n in plan.nodes}
 cni = {
     n.name: BridgeCniConfig(
