@@ -14,7 +14,7 @@ from pulumi_command import remote
 
 from components.remote import SshAccess, run_step
 from planning.plan import ClusterPlan
-from rendering import mirror, steps
+from rendering import layout, steps
 from rendering.node_install import REGISTRY_BINARY, MirrorContent
 
 
@@ -40,7 +40,7 @@ def declare_mirror(
             f"{name}-{kind}-{file_name.removesuffix('.tar')}",
             connection=access.connection(plan.gateway),
             source=pulumi.FileAsset(str(source / kind / file_name)),
-            remote_path=f"{mirror.MIRROR_DIR}/{kind}/{file_name}",
+            remote_path=f"{layout.MIRROR_DIR}/{kind}/{file_name}",
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, *machine], replace_with=machine or None),
         )
         for kind, file_name in files
