@@ -13,6 +13,7 @@ import json
 
 from planning.bgp import BgpPlan, BgpSpeaker
 from planning.plan import ClusterPlan, HostPlan, MirrorPlan
+from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.host_network import ROUTES_PROTO
 from rendering.layout import (
@@ -68,33 +69,17 @@ def _command() -> str:
 def script_file(speaker: BgpSpeaker) -> RenderedFile:
     """`bgp.sh up|down|status` for machines without systemd: the speaker in a restart loop
     (Restart=always), its process group stopped with SIGTERM so it closes its sessions."""
-    return RenderedFile(
+    up = [
+        "running && exit 0",
+        f"mkdir -p {RUN_DIR}",
+        f"setsid sh -c 'while :; do {_command()}; sleep 2; done' >>{BGP_LOG_PATH} 2>&1 </dev/null &",
+        f"echo $! > {BGP_PIDFILE}",
+    ]
+    return daemons.daemon_script(
         BGP_SCRIPT_PATH,
-        f"""#!/bin/sh
-# kube-v6 BGP speaker of {speaker.host} ({speaker.role}, router ID {speaker.router_id})
-set -eu
-running() {{ [ -f {BGP_PIDFILE} ] && kill -0 "$(cat {BGP_PIDFILE})" 2>/dev/null; }}
-case "${{1:-up}}" in
-  up)
-    running && exit 0
-    mkdir -p {RUN_DIR}
-    setsid sh -c 'while :; do {_command()}; sleep 2; done' >>{BGP_LOG_PATH} 2>&1 </dev/null &
-    echo $! > {BGP_PIDFILE}
-    ;;
-  down)
-    if running; then
-      pgid=$(cat {BGP_PIDFILE})
-      kill -TERM "-$pgid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$pgid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL "-$pgid" 2>/dev/null || true
-    fi
-    rm -f {BGP_PIDFILE}
-    ;;
-  status) cat {BGP_STATUS_PATH} ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+        [f"kube-v6 BGP speaker of {speaker.host} ({speaker.role}, router ID {speaker.router_id})"],
+        [("up", up), ("down", daemons.stop_group(BGP_PIDFILE)), ("status", f"cat {BGP_STATUS_PATH}")],
+        preamble=[daemons.running_function(BGP_PIDFILE)],
     )
 
 

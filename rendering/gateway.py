@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from planning.plan import Dns64Plan, Nat64Plan
+from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
     DNS64_LOG_PATH,
@@ -195,26 +196,19 @@ def dns64_check_command(engine: str) -> list[str]:
 
 def dns64_script(dns64: Dns64Plan) -> RenderedFile:
     """`dns64.sh up|down` for hosts without systemd: start or stop the resolver in the background."""
-    cmd = " ".join(dns64_command(dns64.engine))
-    text = f"""#!/bin/sh
-# kube-v6 DNS64 ({dns64.engine}) on {dns64.gateway_name}
-set -eu
-PIDFILE={DNS64_PIDFILE}
-case "${{1:-up}}" in
-  up)
-    mkdir -p {RUN_DIR}
-    {" ".join(dns64_check_command(dns64.engine))}
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then exit 0; fi
-    nohup {cmd} >{DNS64_LOG_PATH} 2>&1 &
-    echo $! > "$PIDFILE"
-    ;;
-  down)
-    if [ -f "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
-    ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
-esac
-"""
-    return RenderedFile(DNS64_SCRIPT_PATH, text, "0755")
+    pid = '"$PIDFILE"'
+    up = [
+        f"mkdir -p {RUN_DIR}",
+        " ".join(dns64_check_command(dns64.engine)),
+        f"if {daemons.alive(pid)}; then exit 0; fi",
+        *daemons.background(" ".join(dns64_command(dns64.engine)), pid, DNS64_LOG_PATH),
+    ]
+    return daemons.daemon_script(
+        DNS64_SCRIPT_PATH,
+        [f"kube-v6 DNS64 ({dns64.engine}) on {dns64.gateway_name}"],
+        [("up", up), ("down", [daemons.kill_pidfile(pid)])],
+        preamble=[f"PIDFILE={DNS64_PIDFILE}"],
+    )
 
 
 def nat64_unit() -> RenderedFile:

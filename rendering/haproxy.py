@@ -11,6 +11,7 @@ server (`option redispatch`), so a lost master costs clients one reconnect.
 from __future__ import annotations
 
 from planning.plan import ApiLoadBalancerPlan
+from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
     HAPROXY_BINARY,
@@ -73,39 +74,29 @@ def haproxy_script(lb: ApiLoadBalancerPlan) -> RenderedFile:
     """`haproxy.sh up|down|prepare` for hosts without systemd (systemd runs `prepare` before HAProxy).
     `up` starts HAProxy, or starts it again when its config changed (a master added or removed)."""
     add, remove = _address_commands(lb)
-    text = f"""#!/bin/sh
-# kube-v6 API load balancer (HAProxy) on {lb.gateway_name}
-set -eu
-PIDFILE={HAPROXY_PIDFILE}
-running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
-case "${{1:-up}}" in
-  prepare)
-    mkdir -p {RUN_DIR}
-    {add}
-    haproxy -c -q -f {HAPROXY_CONF_PATH}
-    ;;
-  up)
-    "$0" prepare
-    if running; then
-      if cmp -s {HAPROXY_CONF_PATH} {HAPROXY_RUNNING_CONF}; then exit 0; fi
-      kill "$(cat "$PIDFILE")"
-      i=0; while running && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    fi
-    cp {HAPROXY_CONF_PATH} {HAPROXY_RUNNING_CONF}
-    nohup haproxy -db -f {HAPROXY_CONF_PATH} >{HAPROXY_LOG_PATH} 2>&1 </dev/null &
-    echo $! > "$PIDFILE"
-    sleep 1
-    running || {{ echo "kube-v6: HAProxy did not start:" >&2; cat {HAPROXY_LOG_PATH} >&2; exit 1; }}
-    ;;
-  down)
-    if [ -f "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
-    rm -f {HAPROXY_RUNNING_CONF}
-    {remove}
-    ;;
-  *) echo "usage: $0 up|down|prepare" >&2; exit 2 ;;
-esac
-"""
-    return RenderedFile(HAPROXY_SCRIPT_PATH, text, "0755")
+    pid, conf, log = '"$PIDFILE"', HAPROXY_CONF_PATH, HAPROXY_LOG_PATH
+    prepare = [f"mkdir -p {RUN_DIR}", add, f"haproxy -c -q -f {conf}"]
+    up = [
+        '"$0" prepare',
+        "if running; then",
+        f"  if cmp -s {conf} {HAPROXY_RUNNING_CONF}; then exit 0; fi",
+        f'  kill "$(cat {pid})"',
+        '  i=0; while running && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+        "fi",
+        f"cp {conf} {HAPROXY_RUNNING_CONF}",
+        f"nohup haproxy -db -f {conf} >{log} 2>&1 </dev/null &",  # stdin closed, unlike daemons.background
+        f"echo $! > {pid}",
+        "sleep 1",
+        f'running || {{ echo "kube-v6: HAProxy did not start:" >&2; cat {log} >&2; exit 1; }}',
+    ]
+    down = [daemons.kill_pidfile(pid), f"rm -f {HAPROXY_RUNNING_CONF}", remove]
+    return daemons.daemon_script(
+        HAPROXY_SCRIPT_PATH,
+        [f"kube-v6 API load balancer (HAProxy) on {lb.gateway_name}"],
+        [("prepare", prepare), ("up", up), ("down", down)],
+        preamble=[f"PIDFILE={HAPROXY_PIDFILE}", daemons.running_function(pid)],
+        usage="up|down|prepare",
+    )
 
 
 def haproxy_unit() -> RenderedFile:

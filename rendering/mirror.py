@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from planning.plan import MirrorPlan
+from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
     MIRROR_DIR,
@@ -63,36 +64,19 @@ http:
 
 
 def _daemon_lines(command: list[str], pidfile: str) -> list[str]:
-    return [
-        f'    if ! {{ [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; }}; then',
-        f"      nohup {' '.join(command)} >/dev/null 2>&1 &",
-        f"      echo $! > {pidfile}",
-        "    fi",
-    ]
+    started = daemons.background(" ".join(command), pidfile, "/dev/null")
+    return [f"if ! {{ {daemons.alive(pidfile)}; }}; then", *(f"  {line}" for line in started), "fi"]
 
 
 def mirror_script(mirror: MirrorPlan, *, registry: bool) -> RenderedFile:
     """`mirror.sh up|down` for hosts without systemd: the HTTP server, and the registry if built."""
-    daemons = [(server_command(mirror), MIRROR_PIDFILE)]
+    served = [(server_command(mirror), MIRROR_PIDFILE)]
     if registry:
-        daemons.append((registry_command(), REGISTRY_PIDFILE))
-    up = [line for command, pidfile in daemons for line in _daemon_lines(command, pidfile)]
-    down = [
-        f'    if [ -f {pidfile} ]; then kill "$(cat {pidfile})" 2>/dev/null || true; rm -f {pidfile}; fi'
-        for _, pidfile in daemons
-    ]
-    body = "\n".join(["  up)", f"    mkdir -p {RUN_DIR}", *up, "    ;;", "  down)", *down, "    ;;"])
-    return RenderedFile(
-        MIRROR_SCRIPT_PATH,
-        f"""#!/bin/sh
-# kube-v6 artifact mirror on {mirror.gateway_name}
-set -eu
-case "${{1:-up}}" in
-{body}
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+        served.append((registry_command(), REGISTRY_PIDFILE))
+    up = [f"mkdir -p {RUN_DIR}", *(line for command, pid in served for line in _daemon_lines(command, pid))]
+    down = [daemons.kill_pidfile(pid) for _, pid in served]
+    return daemons.daemon_script(
+        MIRROR_SCRIPT_PATH, [f"kube-v6 artifact mirror on {mirror.gateway_name}"], [("up", up), ("down", down)]
     )
 
 

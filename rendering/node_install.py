@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from config_schemas.model import ContainerdConfig, KubernetesConfig
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import HostPlan, MirrorPlan
+from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
     APT_KEYRING_PATH,
@@ -200,37 +201,24 @@ exec kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
 
 def supervise_script() -> RenderedFile:
     """Without systemd: keep a daemon running (Restart=always), one instance per name, with a pidfile."""
-    return RenderedFile(
+    pid = '"$pidfile"'
+    start = [
+        "running && exit 0",
+        f"mkdir -p {RUN_DIR} {LOG_DIR}",
+        f"""PATH={MIRROR_BIN_DIR}:{ETC_DIR}:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\""",
+        f"  >>{LOG_DIR}/$name.log 2>&1 </dev/null &",
+        f"echo $! > {pid}",
+    ]
+    return daemons.daemon_script(
         SUPERVISE_PATH,
-        f"""#!/bin/sh
-# kube-v6: `supervise.sh start NAME CMD...` restarts CMD whenever it exits, as systemd's
-# Restart=always would; `supervise.sh stop NAME` stops the loop and CMD (its process group).
-set -eu
-action=$1 name=$2
-shift 2
-pidfile={RUN_DIR}/$name.pid
-running() {{ [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }}
-case $action in
-  start)
-    running && exit 0
-    mkdir -p {RUN_DIR} {LOG_DIR}
-    PATH={MIRROR_BIN_DIR}:{ETC_DIR}:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\
-      >>{LOG_DIR}/$name.log 2>&1 </dev/null &
-    echo $! > "$pidfile"
-    ;;
-  stop)
-    if running; then
-      pgid=$(cat "$pidfile")
-      kill -TERM "-$pgid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$pgid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL "-$pgid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
-    ;;
-  *) echo "usage: $0 start|stop NAME [CMD...]" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+        [
+            "kube-v6: `supervise.sh start NAME CMD...` restarts CMD whenever it exits, as systemd's",
+            "Restart=always would; `supervise.sh stop NAME` stops the loop and CMD (its process group).",
+        ],
+        [("start", start), ("stop", daemons.stop_group(pid))],
+        preamble=["action=$1 name=$2", "shift 2", f"pidfile={RUN_DIR}/$name.pid", daemons.running_function(pid)],
+        selector="$action",
+        usage="start|stop NAME [CMD...]",
     )
 
 
