@@ -26,8 +26,8 @@ from components import (
     Nat64GatewayArgs,
     SshKeyPair,
     SshKeyPairArgs,
-    TestWorkloads,
-    TestWorkloadsArgs,
+    WorkloadChecks,
+    WorkloadChecksArgs,
     ssh_access,
 )
 from components.network_addons import NetworkPolicy, NetworkPolicyArgs, NodeNetwork, NodeNetworkArgs
@@ -95,7 +95,7 @@ if plan.bgp is not None or plan.kubeadm.kubernetes.kube_proxy.mode == "ipvs":
 #   kubeadm init on the (first) master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
 master: KubeadmMaster | None = None
-workloads: TestWorkloads | None = None
+workloads: WorkloadChecks | None = None
 policy: NetworkPolicy | None = None
 if stages.kubeadm:
     m = plan.master.name
@@ -137,9 +137,9 @@ if stages.kubeadm:
             ResourceOptions(depends_on=[master, *members, *minions]),
         )
     if stages.workloads:
-        workloads = TestWorkloads(
+        workloads = WorkloadChecks(
             "checks",
-            TestWorkloadsArgs(render_workloads(plan), master.kubeconfig, master.init),
+            WorkloadChecksArgs(render_workloads(plan), master.kubeconfig, master.init),
             ResourceOptions(depends_on=[master, *members, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)
