@@ -26,8 +26,8 @@ from components import (
     Nat64GatewayArgs,
     SshKeyPair,
     SshKeyPairArgs,
-    TestWorkloads,
-    TestWorkloadsArgs,
+    WorkloadChecks,
+    WorkloadChecksArgs,
     ssh_access,
 )
 from components.network_addons import NetworkPolicy, NetworkPolicyArgs, NodeNetwork, NodeNetworkArgs
@@ -36,7 +36,7 @@ from planning import make_plan
 from program.deployed import Deployed
 from program.live_settings import refuse_live_changes
 from program.machine_ids import machine_tokens
-from program.mirror_source import mirror_content
+from program.mirror_source import mirror_content, mirror_source
 from program.outputs import export_outputs
 from rendering.network_policy import render_policy_checks
 from rendering.workloads import render_workloads
@@ -76,7 +76,8 @@ if plan.config.platform.kind == "existing":
 #                  |
 #   [Nat64Gateway: NAT64 + DNS64 (+ HAProxy for several masters)]  ---- IPv6-only node network ----
 #                                            [master 1] ([master 2] ...)  [minion 1] ... [minion N]
-gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror))
+mirror_folder = mirror_source(plan) if mirror is not None else None
+gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machines, mirror, mirror_folder))
 nodes = {n.name: KubeNode(n.name, KubeNodeArgs(plan, n, access, machines, gateway, mirror)) for n in plan.nodes}
 cni = {
     n.name: BridgeCniConfig(
@@ -94,7 +95,7 @@ if plan.bgp is not None or plan.kubeadm.kubernetes.kube_proxy.mode == "ipvs":
 #   kubeadm init on the (first) master once its node, its CNI and the gateway are ready; joins once the
 #   master's token and CA hash exist; the test workloads once every node has joined.
 master: KubeadmMaster | None = None
-workloads: TestWorkloads | None = None
+workloads: WorkloadChecks | None = None
 policy: NetworkPolicy | None = None
 if stages.kubeadm:
     m = plan.master.name
@@ -136,9 +137,9 @@ if stages.kubeadm:
             ResourceOptions(depends_on=[master, *members, *minions]),
         )
     if stages.workloads:
-        workloads = TestWorkloads(
+        workloads = WorkloadChecks(
             "checks",
-            TestWorkloadsArgs(render_workloads(plan), master.kubeconfig, master.init),
+            WorkloadChecksArgs(render_workloads(plan), master.kubeconfig, master.init),
             ResourceOptions(depends_on=[master, *members, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)

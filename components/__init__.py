@@ -10,7 +10,7 @@ from components.machines import ExistingMachines, MachineIdentities, MachineIden
 from components.nat64_gateway import Nat64Gateway, Nat64GatewayArgs
 from components.remote import SshAccess, ssh_access
 from components.ssh_keys import SshKeyPair, SshKeyPairArgs
-from components.test_workloads import TestWorkloads, TestWorkloadsArgs
+from components.workload_checks import WorkloadChecks, WorkloadChecksArgs
 
 __all__ = [
     "BridgeCniConfig",
@@ -34,7 +34,7 @@ __all__ = [
     "SshAccess",
     "SshKeyPair",
     "SshKeyPairArgs",
-    "TestWorkloads",
-    "TestWorkloadsArgs",
+    "WorkloadChecks",
+    "WorkloadChecksArgs",
     "ssh_access",
 ]

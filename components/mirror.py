@@ -1,17 +1,20 @@
 """The gateway's artifact mirror (kubernetes.artifacts: mirror): the files copied from the machine
-running `pulumi up`, then served over IPv6 by the gateway. Declared by Nat64Gateway, as its children."""
+running `pulumi up`, then served over IPv6 by the gateway. Declared by Nat64Gateway, as its children.
+
+The local folder comes from the caller (program/mirror_source.py reads it): components import nothing
+of program/, which imports them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pulumi
 from pulumi_command import remote
 
 from components.remote import SshAccess, run_step
 from planning.plan import ClusterPlan
-from program.mirror_source import mirror_source
-from rendering import mirror, steps
+from rendering import layout, steps
 from rendering.node_install import REGISTRY_BINARY, MirrorContent
 
 
@@ -20,12 +23,12 @@ def declare_mirror(
     plan: ClusterPlan,
     access: SshAccess,
     content: MirrorContent,
+    source: Path,
     *,
     parent: pulumi.Resource,
     after: Sequence[pulumi.Resource],
 ) -> list[pulumi.Resource]:
-    """One copy per file (CopyToRemote takes a file or a whole folder), then the server."""
-    source = mirror_source(plan)
+    """One copy per file of `source` (CopyToRemote takes a file or a whole folder), then the server."""
     files = [("bin", b) for b in content.binaries] + [("images", i) for i in content.images]
     # An empty gateway (reinstalled) is copied to again: the copies are replaced with its identity.
     identity = access.identities.get(plan.gateway.name)
@@ -37,7 +40,7 @@ def declare_mirror(
             f"{name}-{kind}-{file_name.removesuffix('.tar')}",
             connection=access.connection(plan.gateway),
             source=pulumi.FileAsset(str(source / kind / file_name)),
-            remote_path=f"{mirror.MIRROR_DIR}/{kind}/{file_name}",
+            remote_path=f"{layout.MIRROR_DIR}/{kind}/{file_name}",
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, *machine], replace_with=machine or None),
         )
         for kind, file_name in files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 from pulumi_command import remote
@@ -21,6 +22,7 @@ class Nat64GatewayArgs:
     access: SshAccess
     machines: Machines
     mirror: MirrorContent | None = None  # with kubernetes.artifacts: mirror, what the gateway serves
+    mirror_source: Path | None = None  # and the local folder its files are copied from
 
 
 class Nat64Gateway(pulumi.ComponentResource):
@@ -59,7 +61,11 @@ class Nat64Gateway(pulumi.ComponentResource):
         # Air-gapped: the gateway serves the Kubernetes artifacts to the nodes.
         self.mirror = []
         if args.mirror is not None:
-            self.mirror = declare_mirror(f"{name}-mirror", plan, access, args.mirror, parent=self, after=[self.network])
+            if args.mirror_source is None:
+                raise ValueError("Nat64GatewayArgs.mirror needs mirror_source, the folder its files are in")
+            self.mirror = declare_mirror(
+                f"{name}-mirror", plan, access, args.mirror, args.mirror_source, parent=self, after=[self.network]
+            )
         self.address = pulumi.Output.from_input(str(host.address))
         self.nat64_prefix = pulumi.Output.from_input(str(plan.nat64.prefix))
         self.register_outputs({"address": self.address, "nat64_prefix": self.nat64_prefix})

@@ -14,7 +14,7 @@ from pulumi_command import remote
 from components.kube_node import KubeNode
 from components.nat64_gateway import Nat64Gateway
 from components.remote import SshAccess, depends_on, run_step
-from components.test_workloads import _on_nodes, _verdict
+from components.workload_checks import on_nodes, verdict
 from planning.plan import ClusterPlan
 from rendering import bgp
 from rendering.network_policy import (
@@ -90,7 +90,7 @@ class NetworkPolicyArgs:
     checks: PolicyChecks
     kubeconfig: pulumi.Output[str]  # the master's admin kubeconfig (a secret)
     pull_policy: str | None
-    cluster: pulumi.Resource | None = None  # as TestWorkloadsArgs.cluster
+    cluster: pulumi.Resource | None = None  # as WorkloadChecksArgs.cluster
 
 
 class NetworkPolicy(pulumi.ComponentResource):
@@ -191,7 +191,7 @@ class NetworkPolicy(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=app),
                     spec=k8s.core.v1.PodSpecArgs(
-                        affinity=_on_nodes((c.guarded_node,)),
+                        affinity=on_nodes((c.guarded_node,)),
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="echo",
@@ -273,7 +273,7 @@ class NetworkPolicy(pulumi.ComponentResource):
                         metadata=k8s.meta.v1.ObjectMetaArgs(labels=client.labels or None),
                         spec=k8s.core.v1.PodSpecArgs(
                             restart_policy="Never",
-                            affinity=_on_nodes((client.node,)),
+                            affinity=on_nodes((client.node,)),
                             tolerations=tolerations,
                             containers=[
                                 k8s.core.v1.ContainerArgs(
@@ -288,5 +288,5 @@ class NetworkPolicy(pulumi.ComponentResource):
                 ),
                 opts=after,
             )
-            results[check] = job.status.apply(lambda status, what=client.check.proves: f"{_verdict(status)}: {what}")
+            results[check] = job.status.apply(lambda status, what=client.check.proves: f"{verdict(status)}: {what}")
         return pulumi.Output.all(**results)

@@ -15,12 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config_schemas.collision_checks import DNS_PORT
+from config_schemas.derive import API_SERVER_PORT, BGP_PORT, bridge_host_address, tayga_ipv6_address
 from config_schemas.model import ClusterConfig, LibvirtPlatform
-from config_schemas.network_checks import BGP_PORT
 from config_schemas.problems import Problem, key
-from planning.addresses import bridge_host_address, tayga_ipv6_address
-
-API_SERVER_PORT = 6443  # what every master's kube-apiserver binds (kubeadm's bindPort)
 
 
 def check_control_plane(cfg: ClusterConfig) -> list[Problem]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from config_schemas.derive import BGP_PORT, bgp_router_id
 from config_schemas.model import ClusterConfig
 from config_schemas.problems import Problem, key
-from planning.addresses import bgp_router_id
-
-BGP_PORT = 179  # the gateway's route reflector listens there (the nodes only connect)
 
 
 def check_network_addons(cfg: ClusterConfig) -> list[Problem]:

@@ -14,11 +14,11 @@ import netaddr
 
 from config_schemas.collision_checks import check_collisions
 from config_schemas.control_plane_checks import check_control_plane
+from config_schemas.derive import bridge_host_address, pod_subnets, tayga_ipv6_address, uplink_next_hop
 from config_schemas.model import WELL_KNOWN_NAT64_PREFIX, ClusterConfig, LibvirtPlatform
 from config_schemas.network_checks import check_network_addons
 from config_schemas.problems import Problem, key
 from config_schemas.versions import containerd_support_error
-from planning.addresses import bridge_host_address, derived_pod_subnet, tayga_ipv6_address, uplink_next_hop
 
 RFC6052_LENGTHS = (32, 40, 48, 56, 64, 96)
 MAX_SERVICE_PREFIX = 108  # kube-apiserver refuses larger IPv6 service ranges
@@ -158,7 +158,7 @@ def overlapping_pairs(networks: Sequence[netaddr.IPNetwork | None]) -> dict[int,
 
 def _check_pod_subnets(cfg: ClusterConfig) -> Iterable[Problem]:
     supernet = cfg.network.pod_supernet
-    subnets = [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
+    subnets = pod_subnets(cfg)
     overlapping = overlapping_pairs(subnets)
     for i, (node, subnet) in enumerate(zip(cfg.nodes, subnets, strict=True)):
         where = key("nodes", i, "podSubnet")

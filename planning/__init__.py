@@ -1,4 +1,4 @@
-"""Addresses, pod subnets, route tables and derived settings: pure functions of the validated config."""
+"""The cluster plan: addresses, pod subnets, routes and settings, through `config_schemas.derive`."""
 
 from planning.plan import (
     ClusterPlan,

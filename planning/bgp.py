@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import netaddr
 
+from config_schemas.derive import BGP_PORT, bgp_router_id
 from config_schemas.model import ClusterConfig
-from planning.addresses import bgp_router_id
-
-BGP_PORT = 179
 
 
 @dataclass(frozen=True)

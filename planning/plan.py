@@ -1,7 +1,7 @@
 """The cluster plan: every address, pod subnet, route and derived setting, decided once from the config.
 
 Renderers, components and the labs read this plan; nothing else decides an address. The
-derivations themselves live in `planning.addresses`, which the config checks call too. Each
+derivations themselves live in `config_schemas.derive`, which the config checks call too. Each
 renderer gets the typed sub-plan it needs (`Nat64Plan`, `Dns64Plan`, `UplinkPlan`, `MirrorPlan`,
 `KubeadmPlan`, a `HostPlan`), never the whole config.
 """
@@ -14,16 +14,17 @@ from typing import Literal
 
 import netaddr
 
-from config_schemas.model import ClusterConfig, KubernetesConfig, StagesConfig
-from planning.addresses import (
+from config_schemas.derive import (
+    API_SERVER_PORT,
     api_endpoint,
     bridge_host_address,
-    derived_pod_subnet,
     dns_service_ip,
+    pod_subnets,
     tayga_ipv4_address,
     tayga_ipv6_address,
     uplink_next_hop,
 )
+from config_schemas.model import ClusterConfig, KubernetesConfig, StagesConfig
 from planning.bgp import BgpPlan, make_bgp_plan
 
 Role = Literal["gateway", "master", "minion"]
@@ -127,7 +128,7 @@ class ApiLoadBalancerPlan:
     port: int
     own_address: bool  # `listen` is not the gateway's address: the step adds it to `interface`
     backends: tuple[tuple[str, netaddr.IPAddress], ...]  # (master name, address), first master first
-    api_server_port: int = 6443
+    api_server_port: int = API_SERVER_PORT
 
     @property
     def endpoint(self) -> str:
@@ -239,16 +240,14 @@ class ClusterPlan:
         return next(h for h in self.hosts if h.name == name)
 
 
-def _routes(
-    cfg: ClusterConfig, pod_subnets: list[netaddr.IPNetwork]
-) -> tuple[tuple[Route, ...], list[tuple[Route, ...]]]:
+def _routes(cfg: ClusterConfig, subnets: list[netaddr.IPNetwork]) -> tuple[tuple[Route, ...], list[tuple[Route, ...]]]:
     """The gateway's routes (every pod /64 to its node) and each node's (every other pod /64, NAT64, default).
 
     One shared route table: N pod routes and the gateway's two. Each host's routes are slices of it,
     so the plan holds N + 2 Route objects, not N^2, and each is formatted at most once however many
     hosts render it."""
     net, gw = cfg.network, cfg.gateway
-    pods = tuple(Route(s, n.address, f"pods of {n.name}") for n, s in zip(cfg.nodes, pod_subnets, strict=True))
+    pods = tuple(Route(s, n.address, f"pods of {n.name}") for n, s in zip(cfg.nodes, subnets, strict=True))
     via_gateway: tuple[Route, ...] = (Route(net.nat64_prefix, gw.address, "NAT64"),)
     if net.default_route_via_gateway:
         via_gateway += (Route(DEFAULT, gw.address, "default"),)
@@ -260,16 +259,16 @@ def _routes(
 def make_plan(cfg: ClusterConfig) -> ClusterPlan:
     """Derive the plan; `cfg` must already have passed `check_topology`."""
     net, gw = cfg.network, cfg.gateway
-    subnets = [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
-    pod_subnets = [s for s in subnets if s is not None]
-    if len(pod_subnets) != len(subnets):
+    subnets = pod_subnets(cfg)
+    derived = [s for s in subnets if s is not None]
+    if len(derived) != len(subnets):
         raise ValueError("make_plan needs a config that passed check_topology")
 
-    gateway_routes, node_routes = _routes(cfg, pod_subnets)
+    gateway_routes, node_routes = _routes(cfg, derived)
     gateway = HostPlan(gw.name, "gateway", gw.address, gw.host or str(gw.address), None, gateway_routes)
     nodes = [
         HostPlan(n.name, n.role, n.address, n.host or str(n.address), subnet, routes)
-        for n, subnet, routes in zip(cfg.nodes, pod_subnets, node_routes, strict=True)
+        for n, subnet, routes in zip(cfg.nodes, derived, node_routes, strict=True)
     ]
     nodes.sort(key=lambda n: n.role != "master")  # stable: master first, then config order
     master = nodes[0]  # check_topology requires at least one; the first in config order

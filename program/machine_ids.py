@@ -24,7 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from planning.plan import ClusterPlan, HostPlan
 from program.deployed import Deployed
-from rendering.machine_identity import MACHINE_ID_PATH
+from rendering.layout import MACHINE_ID_PATH
 
 OUTPUT = "machineIds"
 CONNECT_TIMEOUT = 5  # seconds: a host that does not answer by then is "could not be asked"

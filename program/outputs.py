@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.kubeadm_master import KubeadmMaster
-from components.test_workloads import TestWorkloads
+from components.workload_checks import WorkloadChecks
 from planning.plan import ClusterPlan
 
 
@@ -22,7 +22,7 @@ def stage_states(plan: ClusterPlan) -> dict[str, str]:
 def export_outputs(
     plan: ClusterPlan,
     master: KubeadmMaster | None,
-    workloads: TestWorkloads | None,
+    workloads: WorkloadChecks | None,
     live: dict[str, str] | None = None,
     policy_checks: pulumi.Output[dict[str, str]] | None = None,
     machine_ids: dict[str, str] | None = None,

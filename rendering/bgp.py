@@ -13,23 +13,28 @@ import json
 
 from planning.bgp import BgpPlan, BgpSpeaker
 from planning.plan import ClusterPlan, HostPlan, MirrorPlan
+from rendering import daemons
 from rendering.files import RenderedFile
-from rendering.gateway import RUN_DIR
 from rendering.host_network import ROUTES_PROTO
+from rendering.layout import (
+    BGP_CONFIG_PATH,
+    BGP_LOG_PATH,
+    BGP_PIDFILE,
+    BGP_SCRIPT_PATH,
+    BGP_STATUS_PATH,
+    BGP_UNIT_PATH,
+    ETC_DIR,
+    IPVS_PROBE,
+    KUBEV6_BIN_DIR,
+    MIRROR_DIR,
+    RUN_DIR,
+    STATE_DIR,
+)
 from rendering.steps import Step
 from rendering.systemd import shared_runtime_directory, systemd_or, unit_file
 
 BINARY = "kubev6-bgp"  # under bin/ of the artifacts and the mirror
-# The project's own state folder, not /usr/local/bin: on the gateway nothing else installs binaries,
-# and the namespace lab keeps /var/lib/kubev6 and /run/kubev6 private to every machine.
-BIN_DIR = "/var/lib/kubev6/bin"
-BINARY_PATH = f"{BIN_DIR}/{BINARY}"
-CONFIG_PATH = "/etc/kubev6/bgp.json"
-SCRIPT_PATH = "/etc/kubev6/bgp.sh"
-UNIT_PATH = "/etc/systemd/system/kubev6-bgp.service"
-STATUS_PATH = f"{RUN_DIR}/bgp-status.json"
-PIDFILE = f"{RUN_DIR}/bgp.pid"
-LOG_PATH = f"{RUN_DIR}/bgp.log"
+BINARY_PATH = f"{KUBEV6_BIN_DIR}/{BINARY}"
 ROUTE_PROTO = ROUTES_PROTO + 1  # 77: the speaker's routes, apart from routes.sh's static ones
 ROUTE_METRIC = 1024
 SESSION_WAIT_SECONDS = 60
@@ -52,51 +57,35 @@ def config_file(plan: BgpPlan, speaker: BgpSpeaker) -> RenderedFile:
         "routeProtocol": ROUTE_PROTO,
         "metric": ROUTE_METRIC,
         "holdTime": plan.hold_time,
-        "statusFile": STATUS_PATH,
+        "statusFile": BGP_STATUS_PATH,
     }
-    return RenderedFile(CONFIG_PATH, json.dumps(doc, indent=2) + "\n")
+    return RenderedFile(BGP_CONFIG_PATH, json.dumps(doc, indent=2) + "\n")
 
 
 def _command() -> str:
-    return f"{BINARY_PATH} -config {CONFIG_PATH}"
+    return f"{BINARY_PATH} -config {BGP_CONFIG_PATH}"
 
 
 def script_file(speaker: BgpSpeaker) -> RenderedFile:
     """`bgp.sh up|down|status` for machines without systemd: the speaker in a restart loop
     (Restart=always), its process group stopped with SIGTERM so it closes its sessions."""
-    return RenderedFile(
-        SCRIPT_PATH,
-        f"""#!/bin/sh
-# kube-v6 BGP speaker of {speaker.host} ({speaker.role}, router ID {speaker.router_id})
-set -eu
-running() {{ [ -f {PIDFILE} ] && kill -0 "$(cat {PIDFILE})" 2>/dev/null; }}
-case "${{1:-up}}" in
-  up)
-    running && exit 0
-    mkdir -p {RUN_DIR}
-    setsid sh -c 'while :; do {_command()}; sleep 2; done' >>{LOG_PATH} 2>&1 </dev/null &
-    echo $! > {PIDFILE}
-    ;;
-  down)
-    if running; then
-      pgid=$(cat {PIDFILE})
-      kill -TERM "-$pgid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$pgid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL "-$pgid" 2>/dev/null || true
-    fi
-    rm -f {PIDFILE}
-    ;;
-  status) cat {STATUS_PATH} ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+    up = [
+        "running && exit 0",
+        f"mkdir -p {RUN_DIR}",
+        f"setsid sh -c 'while :; do {_command()}; sleep 2; done' >>{BGP_LOG_PATH} 2>&1 </dev/null &",
+        f"echo $! > {BGP_PIDFILE}",
+    ]
+    return daemons.daemon_script(
+        BGP_SCRIPT_PATH,
+        [f"kube-v6 BGP speaker of {speaker.host} ({speaker.role}, router ID {speaker.router_id})"],
+        [("up", up), ("down", daemons.stop_group(BGP_PIDFILE)), ("status", f"cat {BGP_STATUS_PATH}")],
+        preamble=[daemons.running_function(BGP_PIDFILE)],
     )
 
 
 def unit() -> RenderedFile:
     service = {**shared_runtime_directory(RUN_DIR), "ExecStart": _command(), "Restart": "always", "RestartSec": "2"}
-    return unit_file(UNIT_PATH, "kube-v6 BGP speaker (pod /64 routes)", service)
+    return unit_file(BGP_UNIT_PATH, "kube-v6 BGP speaker (pod /64 routes)", service)
 
 
 def _install_binary(host: HostPlan, mirror: MirrorPlan, mirror_dir: str) -> str:
@@ -104,20 +93,22 @@ def _install_binary(host: HostPlan, mirror: MirrorPlan, mirror_dir: str) -> str:
         source = f"cp {mirror_dir}/bin/{BINARY} {BINARY_PATH}.part"
     else:
         source = f"curl -fsS --retry 5 --retry-connrefused -o {BINARY_PATH}.part {mirror.url}/bin/{BINARY}"
-    return f"mkdir -p {BIN_DIR} && {source} && chmod 0755 {BINARY_PATH}.part && mv {BINARY_PATH}.part {BINARY_PATH}"
+    return (
+        f"mkdir -p {KUBEV6_BIN_DIR} && {source} && chmod 0755 {BINARY_PATH}.part && mv {BINARY_PATH}.part {BINARY_PATH}"
+    )
 
 
 def wait_established(speaker: BgpSpeaker) -> str:
     """The create ends once this speaker has a session up (a node: to the reflector; the reflector
     itself: at once, its clients connect to it later)."""
     if speaker.role == "gateway":
-        return f"for i in $(seq 100); do [ -s {STATUS_PATH} ] && break; sleep 0.2; done; [ -s {STATUS_PATH} ]"
+        return f"for i in $(seq 100); do [ -s {BGP_STATUS_PATH} ] && break; sleep 0.2; done; [ -s {BGP_STATUS_PATH} ]"
     peers = ", ".join(str(p) for p in speaker.peers)
     return (
-        f"i=0; until grep -q '\"established\": true' {STATUS_PATH} 2>/dev/null; do i=$((i + 1)); "
+        f"i=0; until grep -q '\"established\": true' {BGP_STATUS_PATH} 2>/dev/null; do i=$((i + 1)); "
         f"[ $i -lt {SESSION_WAIT_SECONDS * 2} ] || {{ echo 'kube-v6: the BGP session of {speaker.host} to "
         f"{peers} is not established after {SESSION_WAIT_SECONDS} s; the end of "
-        f"{LOG_PATH}:' >&2; tail -n 20 {LOG_PATH} >&2; exit 1; }}; sleep 0.5; done"
+        f"{BGP_LOG_PATH}:' >&2; tail -n 20 {BGP_LOG_PATH} >&2; exit 1; }}; sleep 0.5; done"
     )
 
 
@@ -126,11 +117,11 @@ def activate(plan: ClusterPlan, host: HostPlan, mirror_dir: str) -> list[str]:
     speaker = speaker_of(plan.bgp, host)
     restart = systemd_or(
         "systemctl daemon-reload; systemctl enable kubev6-bgp.service; systemctl restart kubev6-bgp.service",
-        f"{SCRIPT_PATH} down; rm -f {STATUS_PATH}; {SCRIPT_PATH} up",
+        f"{BGP_SCRIPT_PATH} down; rm -f {BGP_STATUS_PATH}; {BGP_SCRIPT_PATH} up",
     )
     return [
         _install_binary(host, plan.mirror, mirror_dir),
-        f"{BINARY_PATH} -check -config {CONFIG_PATH} >/dev/null",
+        f"{BINARY_PATH} -check -config {BGP_CONFIG_PATH} >/dev/null",
         restart,
         wait_established(speaker),
     ]
@@ -138,10 +129,10 @@ def activate(plan: ClusterPlan, host: HostPlan, mirror_dir: str) -> list[str]:
 
 def deactivate() -> list[str]:
     return [
-        systemd_or("systemctl disable --now kubev6-bgp.service", f"{SCRIPT_PATH} down"),
+        systemd_or("systemctl disable --now kubev6-bgp.service", f"{BGP_SCRIPT_PATH} down"),
         # What a killed speaker could not remove itself.
         f"ip -6 route flush proto {ROUTE_PROTO}",
-        f"rm -f {STATUS_PATH} {BINARY_PATH} {LOG_PATH}",
+        f"rm -f {BGP_STATUS_PATH} {BINARY_PATH} {BGP_LOG_PATH}",
     ]
 
 
@@ -153,20 +144,15 @@ def files(plan: ClusterPlan, host: HostPlan) -> tuple[RenderedFile, ...]:
 
 def bgp_step(plan: ClusterPlan, host: HostPlan) -> Step:
     """Install and (re)start the speaker, then wait for its session; delete: stop it, flush its routes."""
-    from rendering.mirror import MIRROR_DIR
-
     rendered = files(plan, host)
     return Step(
         files=rendered,
         activate=tuple(activate(plan, host, MIRROR_DIR)),
         deactivate=tuple(deactivate()),
         removes=tuple(f.path for f in rendered),
-        cleanup=(f"rmdir {BIN_DIR} /var/lib/kubev6 /etc/kubev6 2>/dev/null",),
-        state_dirs=(RUN_DIR, BIN_DIR.rsplit("/", 1)[0]),
+        cleanup=(f"rmdir {KUBEV6_BIN_DIR} {STATE_DIR} {ETC_DIR} 2>/dev/null",),
+        state_dirs=(RUN_DIR, STATE_DIR),
     )
-
-
-IPVS_PROBE = "/proc/net/ip_vs"
 
 
 def ipvs_preflight_step(host: HostPlan) -> Step:

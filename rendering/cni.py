@@ -6,17 +6,13 @@ import json
 
 from planning.plan import HostPlan
 from rendering.files import RenderedFile
+from rendering.layout import CNI_CONFLIST_PATH, CNI_DEBIAN_PLUGIN_DIR, CNI_PLUGIN_DIR, CNI_STATE_DIR
 
-CONFLIST_DIR = "/etc/cni/net.d"
-CONFLIST_PATH = f"{CONFLIST_DIR}/10-kubev6.conflist"
 NETWORK_NAME = "kubev6"
 BRIDGE = "cbr0"
 PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 # Debian's containernetworking-plugins; containerd looks in /opt/cni/bin.
-DEBIAN_PLUGIN_DIR = "/usr/lib/cni"
-CONTAINERD_PLUGIN_DIR = "/opt/cni/bin"
 # The plugins' own state: host-local's leases, libcni's result cache.
-STATE_DIR = "/var/lib/cni"
 
 
 def conflist(node: HostPlan) -> dict[str, object]:
@@ -45,20 +41,19 @@ def conflist(node: HostPlan) -> dict[str, object]:
 
 
 def conflist_file(node: HostPlan) -> RenderedFile:
-    return RenderedFile(CONFLIST_PATH, json.dumps(conflist(node), indent=2) + "\n")
+    return RenderedFile(CNI_CONFLIST_PATH, json.dumps(conflist(node), indent=2) + "\n")
 
 
 def link_plugins_commands() -> list[str]:
     """Make the plugin binaries appear where containerd looks, keeping any already there."""
-    return [f"mkdir -p {CONTAINERD_PLUGIN_DIR}"] + [
-        f"[ -e {CONTAINERD_PLUGIN_DIR}/{p} ] || ln -s {DEBIAN_PLUGIN_DIR}/{p} {CONTAINERD_PLUGIN_DIR}/{p}"
-        for p in PLUGINS
+    return [f"mkdir -p {CNI_PLUGIN_DIR}"] + [
+        f"[ -e {CNI_PLUGIN_DIR}/{p} ] || ln -s {CNI_DEBIAN_PLUGIN_DIR}/{p} {CNI_PLUGIN_DIR}/{p}" for p in PLUGINS
     ]
 
 
 def unlink_plugins_commands() -> list[str]:
     """Remove the links `link_plugins_commands` made (only links to Debian's plugins), then empty dirs."""
-    here, there = CONTAINERD_PLUGIN_DIR, DEBIAN_PLUGIN_DIR
+    here, there = CNI_PLUGIN_DIR, CNI_DEBIAN_PLUGIN_DIR
     unlink = [f'[ "$(readlink {here}/{p})" != "{there}/{p}" ] || rm -f {here}/{p}' for p in PLUGINS]
     return [*unlink, f"rmdir {here} {here.rsplit('/', 1)[0]} 2>/dev/null"]
 
@@ -67,8 +62,8 @@ def remove_network_commands() -> list[str]:
     """What the plugins left once the last pod is gone: the bridge and host-local's lease folder."""
     return [
         f"ip link del {BRIDGE} 2>/dev/null",
-        f"rm -rf {STATE_DIR}/networks/{NETWORK_NAME}",
+        f"rm -rf {CNI_STATE_DIR}/networks/{NETWORK_NAME}",
         # libcni's result cache (containerd): this network's entries only.
-        f"rm -f {STATE_DIR}/results/{NETWORK_NAME}-*",
-        f"rmdir {STATE_DIR}/results {STATE_DIR}/networks {STATE_DIR} 2>/dev/null",
+        f"rm -f {CNI_STATE_DIR}/results/{NETWORK_NAME}-*",
+        f"rmdir {CNI_STATE_DIR}/results {CNI_STATE_DIR}/networks {CNI_STATE_DIR} 2>/dev/null",
     ]

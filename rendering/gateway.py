@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from planning.plan import Dns64Plan, Nat64Plan
+from rendering import daemons
 from rendering.files import RenderedFile
+from rendering.layout import (
+    DNS64_LOG_PATH,
+    DNS64_PIDFILE,
+    DNS64_SCRIPT_PATH,
+    DNS64_UNIT_PATH,
+    NAMED_CONF_PATH,
+    NAMED_DIRECTORY,
+    NAMED_PIDFILE,
+    NAT64_NFT_PATH,
+    NAT64_SCRIPT_PATH,
+    NAT64_UNIT_PATH,
+    RUN_DIR,
+    TAYGA_CONF_PATH,
+    TAYGA_DATA_DIR,
+    TAYGA_PIDFILE,
+    UNBOUND_CONF_PATH,
+    UNBOUND_PIDFILE,
+)
 from rendering.systemd import oneshot_unit, shared_runtime_directory, unit_file
 
-NAT64_SCRIPT_PATH = "/etc/kubev6/nat64.sh"
-NFT_PATH = "/etc/kubev6/nat64.nft"
-TAYGA_CONF_PATH = "/etc/kubev6/tayga.conf"
-UNBOUND_CONF_PATH = "/etc/kubev6/unbound.conf"
-NAMED_CONF_PATH = "/etc/kubev6/named.conf"
-DNS64_SCRIPT_PATH = "/etc/kubev6/dns64.sh"
-NAT64_UNIT_PATH = "/etc/systemd/system/kubev6-nat64.service"
-DNS64_UNIT_PATH = "/etc/systemd/system/kubev6-dns64.service"
 TAYGA_DEVICE = "nat64"
 JOOL_INSTANCE = "kubev6"
 NFT_GUARD_TABLE = "kubev6_nat64"
 NFT_NAT44_TABLE = "kubev6_nat44"
-RUN_DIR = "/run/kubev6"
-TAYGA_DATA_DIR = "/var/lib/tayga-kubev6"
-NAMED_DIRECTORY = "/var/cache/bind"  # BIND9's working directory
-DNS64_LOG_PATH = f"{RUN_DIR}/dns64.log"
 
 
 def tayga_conf(nat64: Nat64Plan) -> RenderedFile:
@@ -70,7 +77,7 @@ table ip {NFT_NAT44_TABLE} {{
   }}
 }}
 """
-    return RenderedFile(NFT_PATH, text)
+    return RenderedFile(NAT64_NFT_PATH, text)
 
 
 def nat64_script(nat64: Nat64Plan) -> RenderedFile:
@@ -84,12 +91,12 @@ def nat64_script(nat64: Nat64Plan) -> RenderedFile:
     ip link set {TAYGA_DEVICE} up
     ip route replace {pool} dev {TAYGA_DEVICE}
     ip -6 route replace {nat64.prefix} dev {TAYGA_DEVICE}
-    if [ -f {RUN_DIR}/tayga.pid ] && kill -0 "$(cat {RUN_DIR}/tayga.pid)" 2>/dev/null; then :; else
-      tayga --config {TAYGA_CONF_PATH} --pidfile {RUN_DIR}/tayga.pid
+    if [ -f {TAYGA_PIDFILE} ] && kill -0 "$(cat {TAYGA_PIDFILE})" 2>/dev/null; then :; else
+      tayga --config {TAYGA_CONF_PATH} --pidfile {TAYGA_PIDFILE}
     fi"""
-        down = f"""    if [ -f {RUN_DIR}/tayga.pid ]; then
-      kill "$(cat {RUN_DIR}/tayga.pid)" 2>/dev/null || true
-      rm -f {RUN_DIR}/tayga.pid
+        down = f"""    if [ -f {TAYGA_PIDFILE} ]; then
+      kill "$(cat {TAYGA_PIDFILE})" 2>/dev/null || true
+      rm -f {TAYGA_PIDFILE}
     fi
     ip link del {TAYGA_DEVICE} 2>/dev/null || true
     nft delete table ip {NFT_NAT44_TABLE} 2>/dev/null || true"""
@@ -105,7 +112,7 @@ set -eu
 case "${{1:-up}}" in
   up)
 {up}
-    nft -f {NFT_PATH}
+    nft -f {NAT64_NFT_PATH}
     ;;
   down)
 {down}
@@ -128,7 +135,7 @@ def unbound_conf(dns64: Dns64Plan) -> RenderedFile:
         "    do-ip4: yes",
         "    do-ip6: yes",
         '    chroot: ""',
-        f'    pidfile: "{RUN_DIR}/unbound.pid"',
+        f'    pidfile: "{UNBOUND_PIDFILE}"',
         "    use-syslog: no",
         '    logfile: ""',
         # Only the cluster may ask: not an open resolver.
@@ -152,7 +159,7 @@ def named_conf(dns64: Dns64Plan) -> RenderedFile:
     text = f"""// kube-v6 DNS64 (BIND9), rendered from the cluster plan
 options {{
     directory "{NAMED_DIRECTORY}";
-    pid-file "{RUN_DIR}/named.pid";
+    pid-file "{NAMED_PIDFILE}";
     listen-on-v6 {{ {dns64.listen}; ::1; }};
     listen-on {{ none; }};
     // Only the cluster may ask: not an open resolver.
@@ -189,26 +196,19 @@ def dns64_check_command(engine: str) -> list[str]:
 
 def dns64_script(dns64: Dns64Plan) -> RenderedFile:
     """`dns64.sh up|down` for hosts without systemd: start or stop the resolver in the background."""
-    cmd = " ".join(dns64_command(dns64.engine))
-    text = f"""#!/bin/sh
-# kube-v6 DNS64 ({dns64.engine}) on {dns64.gateway_name}
-set -eu
-PIDFILE={RUN_DIR}/dns64.pid
-case "${{1:-up}}" in
-  up)
-    mkdir -p {RUN_DIR}
-    {" ".join(dns64_check_command(dns64.engine))}
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then exit 0; fi
-    nohup {cmd} >{DNS64_LOG_PATH} 2>&1 &
-    echo $! > "$PIDFILE"
-    ;;
-  down)
-    if [ -f "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
-    ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
-esac
-"""
-    return RenderedFile(DNS64_SCRIPT_PATH, text, "0755")
+    pid = '"$PIDFILE"'
+    up = [
+        f"mkdir -p {RUN_DIR}",
+        " ".join(dns64_check_command(dns64.engine)),
+        f"if {daemons.alive(pid)}; then exit 0; fi",
+        *daemons.background(" ".join(dns64_command(dns64.engine)), pid, DNS64_LOG_PATH),
+    ]
+    return daemons.daemon_script(
+        DNS64_SCRIPT_PATH,
+        [f"kube-v6 DNS64 ({dns64.engine}) on {dns64.gateway_name}"],
+        [("up", up), ("down", [daemons.kill_pidfile(pid)])],
+        preamble=[f"PIDFILE={DNS64_PIDFILE}"],
+    )
 
 
 def nat64_unit() -> RenderedFile:

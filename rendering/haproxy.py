@@ -11,16 +11,20 @@ server (`option redispatch`), so a lost master costs clients one reconnect.
 from __future__ import annotations
 
 from planning.plan import ApiLoadBalancerPlan
+from rendering import daemons
 from rendering.files import RenderedFile
-from rendering.gateway import RUN_DIR
+from rendering.layout import (
+    HAPROXY_BINARY,
+    HAPROXY_CONF_PATH,
+    HAPROXY_LOG_PATH,
+    HAPROXY_PIDFILE,
+    HAPROXY_RUNNING_CONF,
+    HAPROXY_SCRIPT_PATH,
+    HAPROXY_UNIT_PATH,
+    RUN_DIR,
+)
 from rendering.systemd import shared_runtime_directory, unit_file
 
-CONF_PATH = "/etc/kubev6/haproxy.cfg"
-SCRIPT_PATH = "/etc/kubev6/haproxy.sh"
-UNIT_PATH = "/etc/systemd/system/kubev6-haproxy.service"
-PIDFILE = f"{RUN_DIR}/haproxy.pid"
-RUNNING_CONF = f"{RUN_DIR}/haproxy.running.cfg"  # the config the running HAProxy was started with
-LOG_PATH = f"{RUN_DIR}/haproxy.log"
 FRONTEND = "kube-apiserver"
 # Long-lived API watches stay open through the balancer; the API server ends them well before.
 IDLE_TIMEOUT = "15m"
@@ -54,7 +58,7 @@ def haproxy_conf(lb: ApiLoadBalancerPlan) -> RenderedFile:
             *servers,
         ]
     )
-    return RenderedFile(CONF_PATH, text + "\n")
+    return RenderedFile(HAPROXY_CONF_PATH, text + "\n")
 
 
 def _address_commands(lb: ApiLoadBalancerPlan) -> tuple[str, str]:
@@ -70,48 +74,38 @@ def haproxy_script(lb: ApiLoadBalancerPlan) -> RenderedFile:
     """`haproxy.sh up|down|prepare` for hosts without systemd (systemd runs `prepare` before HAProxy).
     `up` starts HAProxy, or starts it again when its config changed (a master added or removed)."""
     add, remove = _address_commands(lb)
-    text = f"""#!/bin/sh
-# kube-v6 API load balancer (HAProxy) on {lb.gateway_name}
-set -eu
-PIDFILE={PIDFILE}
-running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
-case "${{1:-up}}" in
-  prepare)
-    mkdir -p {RUN_DIR}
-    {add}
-    haproxy -c -q -f {CONF_PATH}
-    ;;
-  up)
-    "$0" prepare
-    if running; then
-      if cmp -s {CONF_PATH} {RUNNING_CONF}; then exit 0; fi
-      kill "$(cat "$PIDFILE")"
-      i=0; while running && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    fi
-    cp {CONF_PATH} {RUNNING_CONF}
-    nohup haproxy -db -f {CONF_PATH} >{LOG_PATH} 2>&1 </dev/null &
-    echo $! > "$PIDFILE"
-    sleep 1
-    running || {{ echo "kube-v6: HAProxy did not start:" >&2; cat {LOG_PATH} >&2; exit 1; }}
-    ;;
-  down)
-    if [ -f "$PIDFILE" ]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; rm -f "$PIDFILE"; fi
-    rm -f {RUNNING_CONF}
-    {remove}
-    ;;
-  *) echo "usage: $0 up|down|prepare" >&2; exit 2 ;;
-esac
-"""
-    return RenderedFile(SCRIPT_PATH, text, "0755")
+    pid, conf, log = '"$PIDFILE"', HAPROXY_CONF_PATH, HAPROXY_LOG_PATH
+    prepare = [f"mkdir -p {RUN_DIR}", add, f"haproxy -c -q -f {conf}"]
+    up = [
+        '"$0" prepare',
+        "if running; then",
+        f"  if cmp -s {conf} {HAPROXY_RUNNING_CONF}; then exit 0; fi",
+        f'  kill "$(cat {pid})"',
+        '  i=0; while running && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+        "fi",
+        f"cp {conf} {HAPROXY_RUNNING_CONF}",
+        f"nohup haproxy -db -f {conf} >{log} 2>&1 </dev/null &",  # stdin closed, unlike daemons.background
+        f"echo $! > {pid}",
+        "sleep 1",
+        f'running || {{ echo "kube-v6: HAProxy did not start:" >&2; cat {log} >&2; exit 1; }}',
+    ]
+    down = [daemons.kill_pidfile(pid), f"rm -f {HAPROXY_RUNNING_CONF}", remove]
+    return daemons.daemon_script(
+        HAPROXY_SCRIPT_PATH,
+        [f"kube-v6 API load balancer (HAProxy) on {lb.gateway_name}"],
+        [("prepare", prepare), ("up", up), ("down", down)],
+        preamble=[f"PIDFILE={HAPROXY_PIDFILE}", daemons.running_function(pid)],
+        usage="up|down|prepare",
+    )
 
 
 def haproxy_unit() -> RenderedFile:
     service = {
         **shared_runtime_directory(RUN_DIR),
         "Type": "notify",
-        "ExecStartPre": f"{SCRIPT_PATH} prepare",
-        "ExecStart": f"/usr/sbin/haproxy -Ws -f {CONF_PATH} -p {PIDFILE}",
+        "ExecStartPre": f"{HAPROXY_SCRIPT_PATH} prepare",
+        "ExecStart": f"{HAPROXY_BINARY} -Ws -f {HAPROXY_CONF_PATH} -p {HAPROXY_PIDFILE}",
         "ExecReload": "/bin/kill -USR2 $MAINPID",
         "Restart": "on-failure",
     }
-    return unit_file(UNIT_PATH, "kube-v6 API load balancer (HAProxy)", service)
+    return unit_file(HAPROXY_UNIT_PATH, "kube-v6 API load balancer (HAProxy)", service)

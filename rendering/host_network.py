@@ -8,17 +8,12 @@ import netaddr
 
 from planning.plan import HostPlan
 from rendering.files import RenderedFile
+from rendering.layout import HOSTS_PATH, MODULES_PATH, RESOLV_PATH, ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 from rendering.systemd import oneshot_unit
 
-SYSCTL_PATH = "/etc/sysctl.d/90-kubev6.conf"
-MODULES_PATH = "/etc/modules-load.d/kubev6.conf"
-ROUTES_PATH = "/etc/kubev6/routes.sh"
-ROUTES_UNIT_PATH = "/etc/systemd/system/kubev6-routes.service"
 # The routing protocol number routes.sh marks its routes with (unassigned in iproute2's rt_protos):
 # `up` can tell the routes it made from everyone else's, and drop those the table no longer has.
 ROUTES_PROTO = 76
-RESOLV_PATH = "/etc/resolv.conf"
-HOSTS_PATH = "/etc/hosts"
 
 
 def sysctls(host: HostPlan) -> dict[str, str]:

@@ -7,10 +7,9 @@ import yaml
 
 from planning.plan import HostPlan, KubeadmPlan
 from rendering.files import RenderedFile
+from rendering.layout import KUBEADM_INIT_PATH, KUBEADM_JOIN_PATH
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
-INIT_PATH = "/etc/kubev6/kubeadm-init.yaml"
-JOIN_PATH = "/etc/kubev6/kubeadm-join.yaml"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 
 
@@ -148,10 +147,12 @@ def dump(documents: list[dict[str, object]]) -> str:
 
 
 def init_file(plan: KubeadmPlan, master: HostPlan, token: str, certificate_key: str = "") -> RenderedFile:
-    return RenderedFile(INIT_PATH, dump(init_documents(plan, master, token, certificate_key)), "0600")
+    return RenderedFile(KUBEADM_INIT_PATH, dump(init_documents(plan, master, token, certificate_key)), "0600")
 
 
 def join_file(
     plan: KubeadmPlan, node: HostPlan, token: str, ca_cert_hash: str, certificate_key: str | None = None
 ) -> RenderedFile:
-    return RenderedFile(JOIN_PATH, dump([join_document(plan, node, token, ca_cert_hash, certificate_key)]), "0600")
+    return RenderedFile(
+        KUBEADM_JOIN_PATH, dump([join_document(plan, node, token, ca_cert_hash, certificate_key)]), "0600"
+    )

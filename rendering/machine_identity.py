@@ -12,9 +12,8 @@ from __future__ import annotations
 import shlex
 
 from rendering.files import RenderedFile
+from rendering.layout import MACHINE_ID_PATH
 from rendering.steps import Step
-
-MACHINE_ID_PATH = "/etc/kubev6/machine-id"
 
 
 def identity_step(token: str) -> Step:

@@ -8,21 +8,23 @@
 from __future__ import annotations
 
 from planning.plan import MirrorPlan
+from rendering import daemons
 from rendering.files import RenderedFile
-from rendering.gateway import RUN_DIR
+from rendering.layout import (
+    MIRROR_DIR,
+    MIRROR_PIDFILE,
+    MIRROR_REGISTRY_ARCHIVE,
+    MIRROR_REGISTRY_BINARY,
+    MIRROR_SCRIPT_PATH,
+    MIRROR_UNIT_PATH,
+    REGISTRY_CONFIG_PATH,
+    REGISTRY_PIDFILE,
+    REGISTRY_ROOT,
+    REGISTRY_STAMP,
+    REGISTRY_UNIT_PATH,
+    RUN_DIR,
+)
 from rendering.systemd import shared_runtime_directory, unit_file
-
-MIRROR_DIR = "/var/lib/kubev6/mirror"
-MIRROR_SCRIPT_PATH = "/etc/kubev6/mirror.sh"
-MIRROR_UNIT_PATH = "/etc/systemd/system/kubev6-mirror.service"
-PIDFILE = f"{RUN_DIR}/mirror.pid"
-REGISTRY_ARCHIVE = f"{MIRROR_DIR}/registry/registry.tar"
-REGISTRY_BINARY = f"{MIRROR_DIR}/bin/registry"
-REGISTRY_ROOT = "/var/lib/kubev6/registry"
-REGISTRY_CONFIG_PATH = "/etc/kubev6/registry.yml"
-REGISTRY_UNIT_PATH = "/etc/systemd/system/kubev6-registry.service"
-REGISTRY_PIDFILE = f"{RUN_DIR}/registry.pid"
-REGISTRY_STAMP = f"{REGISTRY_ROOT}/.archive-sha256"  # which archive the storage was unpacked from
 
 
 def server_command(mirror: MirrorPlan) -> list[str]:
@@ -30,7 +32,7 @@ def server_command(mirror: MirrorPlan) -> list[str]:
 
 
 def registry_command() -> list[str]:
-    return [REGISTRY_BINARY, "serve", REGISTRY_CONFIG_PATH]
+    return [MIRROR_REGISTRY_BINARY, "serve", REGISTRY_CONFIG_PATH]
 
 
 def registry_config(mirror: MirrorPlan) -> RenderedFile:
@@ -62,36 +64,19 @@ http:
 
 
 def _daemon_lines(command: list[str], pidfile: str) -> list[str]:
-    return [
-        f'    if ! {{ [ -f {pidfile} ] && kill -0 "$(cat {pidfile})" 2>/dev/null; }}; then',
-        f"      nohup {' '.join(command)} >/dev/null 2>&1 &",
-        f"      echo $! > {pidfile}",
-        "    fi",
-    ]
+    started = daemons.background(" ".join(command), pidfile, "/dev/null")
+    return [f"if ! {{ {daemons.alive(pidfile)}; }}; then", *(f"  {line}" for line in started), "fi"]
 
 
 def mirror_script(mirror: MirrorPlan, *, registry: bool) -> RenderedFile:
     """`mirror.sh up|down` for hosts without systemd: the HTTP server, and the registry if built."""
-    daemons = [(server_command(mirror), PIDFILE)]
+    served = [(server_command(mirror), MIRROR_PIDFILE)]
     if registry:
-        daemons.append((registry_command(), REGISTRY_PIDFILE))
-    up = [line for command, pidfile in daemons for line in _daemon_lines(command, pidfile)]
-    down = [
-        f'    if [ -f {pidfile} ]; then kill "$(cat {pidfile})" 2>/dev/null || true; rm -f {pidfile}; fi'
-        for _, pidfile in daemons
-    ]
-    body = "\n".join(["  up)", f"    mkdir -p {RUN_DIR}", *up, "    ;;", "  down)", *down, "    ;;"])
-    return RenderedFile(
-        MIRROR_SCRIPT_PATH,
-        f"""#!/bin/sh
-# kube-v6 artifact mirror on {mirror.gateway_name}
-set -eu
-case "${{1:-up}}" in
-{body}
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+        served.append((registry_command(), REGISTRY_PIDFILE))
+    up = [f"mkdir -p {RUN_DIR}", *(line for command, pid in served for line in _daemon_lines(command, pid))]
+    down = [daemons.kill_pidfile(pid) for _, pid in served]
+    return daemons.daemon_script(
+        MIRROR_SCRIPT_PATH, [f"kube-v6 artifact mirror on {mirror.gateway_name}"], [("up", up), ("down", down)]
     )
 
 
@@ -107,11 +92,12 @@ def registry_unit() -> RenderedFile:
 
 def unpack_registry() -> str:
     """The storage from the copied archive, again only when the archive changed."""
-    digest = f"$(sha256sum {REGISTRY_ARCHIVE} | cut -d' ' -f1)"
+    archive, root = MIRROR_REGISTRY_ARCHIVE, REGISTRY_ROOT
+    digest = f"$(sha256sum {archive} | cut -d' ' -f1)"
     return (
         f'if [ "$(cat {REGISTRY_STAMP} 2>/dev/null)" != "{digest}" ]; then '
-        f"rm -rf {REGISTRY_ROOT} && mkdir -p {REGISTRY_ROOT} && tar -C {REGISTRY_ROOT} -xf {REGISTRY_ARCHIVE} && "
-        f"chmod 0755 {REGISTRY_BINARY} && sha256sum {REGISTRY_ARCHIVE} | cut -d' ' -f1 > {REGISTRY_STAMP}; "
+        f"rm -rf {root} && mkdir -p {root} && tar -C {root} -xf {archive} && "
+        f"chmod 0755 {MIRROR_REGISTRY_BINARY} && sha256sum {archive} | cut -d' ' -f1 > {REGISTRY_STAMP}; "
         "restart_registry=1; fi"
     )
 

@@ -17,20 +17,34 @@ from dataclasses import dataclass
 from config_schemas.model import ContainerdConfig, KubernetesConfig
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import HostPlan, MirrorPlan
-from rendering import gateway
+from rendering import daemons
 from rendering.files import RenderedFile
+from rendering.layout import (
+    APT_KEYRING_PATH,
+    APT_SOURCES_PATH,
+    CNI_CONFLIST_DIR,
+    CNI_PLUGIN_DIR,
+    CONTAINERD_CERTS_DIR,
+    CONTAINERD_CONFIG_PATH,
+    CONTAINERD_SOCKET,
+    CONTAINERD_UNIT_PATH,
+    ETC_DIR,
+    KUBELET_CONF,
+    KUBELET_DEFAULTS_PATH,
+    KUBELET_RUN_PATH,
+    KUBELET_UNIT_PATH,
+    LOG_DIR,
+    MIRROR_BIN_DIR,
+    NFT_TABLES_BEFORE,
+    RUN_DIR,
+    RUNC_PATH,
+    RUNTIME_FRESH,
+    RUNTIME_STATE_DIRS,
+    SUPERVISE_PATH,
+)
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or, unit_file
 
-CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
-CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d"  # one hosts.toml per mirrored registry
-CONTAINERD_UNIT_PATH = "/etc/systemd/system/containerd.service"
-KUBELET_DEFAULTS_PATH = "/etc/default/kubelet"
-KUBELET_RUN_PATH = "/etc/kubev6/kubelet.sh"
-SUPERVISE_PATH = "/etc/kubev6/supervise.sh"
-KUBELET_UNIT_PATH = "/etc/systemd/system/kubelet.service"
-KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
-SOURCES_PATH = "/etc/apt/sources.list.d/kubernetes.list"
 PAUSE_IMAGE_TAG = PAUSE_VERSION
 DEBIAN_PACKAGES = ("containernetworking-plugins", "conntrack", "socat", "ethtool", "curl")
 KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
@@ -52,28 +66,12 @@ MIRROR_IMAGES = tuple(
         "busybox",
     )
 )
-MIRROR_BIN_DIR = "/usr/local/bin"
-RUNC_PATH = f"{MIRROR_BIN_DIR}/runc"
 REGISTRY_BINARY = "registry"  # the gateway's registry, served from the mirror's bin/ (not a node binary)
 # The registries whose images the gateway's registry holds, and the upstream each stands in for.
 MIRRORED_REGISTRIES = {"registry.k8s.io": "https://registry.k8s.io", "docker.io": "https://registry-1.docker.io"}
 CONTAINERD_RELEASES = "https://github.com/containerd/containerd/releases/download"
 RUNC_RELEASES = "https://github.com/opencontainers/runc/releases/download"
-CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
-RUN_DIR = gateway.RUN_DIR
-RUNTIME_FRESH = "/etc/kubev6/runtime-fresh"
-LOG_DIR = "/var/log/kubev6"  # the supervised daemons' logs
 # The nftables tables before the first `up`: what kube-proxy adds is removed on delete.
-NFT_TABLES_BEFORE = "/etc/kubev6/nft-tables-before"
-RUNTIME_STATE_DIRS = (
-    "/etc/kubernetes",
-    "/var/lib/etcd",
-    "/var/lib/containerd",
-    "/run/containerd",
-    "/var/lib/kubelet",
-    "/var/log/pods",
-    "/var/log/containers",
-)
 
 
 @dataclass(frozen=True)
@@ -125,8 +123,8 @@ version = {containerd_config_version(k8s.containerd)}
         BinaryName = "{RUNC_PATH}"
         SystemdCgroup = {systemd_cgroup}
   [{runtime}.cni]
-    bin_dirs = ["/opt/cni/bin"]
-    conf_dir = "/etc/cni/net.d"
+    bin_dirs = ["{CNI_PLUGIN_DIR}"]
+    conf_dir = "{CNI_CONFLIST_DIR}"
 """,
     )
 
@@ -203,37 +201,24 @@ exec kubelet --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
 
 def supervise_script() -> RenderedFile:
     """Without systemd: keep a daemon running (Restart=always), one instance per name, with a pidfile."""
-    return RenderedFile(
+    pid = '"$pidfile"'
+    start = [
+        "running && exit 0",
+        f"mkdir -p {RUN_DIR} {LOG_DIR}",
+        f"""PATH={MIRROR_BIN_DIR}:{ETC_DIR}:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\""",
+        f"  >>{LOG_DIR}/$name.log 2>&1 </dev/null &",
+        f"echo $! > {pid}",
+    ]
+    return daemons.daemon_script(
         SUPERVISE_PATH,
-        f"""#!/bin/sh
-# kube-v6: `supervise.sh start NAME CMD...` restarts CMD whenever it exits, as systemd's
-# Restart=always would; `supervise.sh stop NAME` stops the loop and CMD (its process group).
-set -eu
-action=$1 name=$2
-shift 2
-pidfile={RUN_DIR}/$name.pid
-running() {{ [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }}
-case $action in
-  start)
-    running && exit 0
-    mkdir -p {RUN_DIR} {LOG_DIR}
-    PATH={MIRROR_BIN_DIR}:/etc/kubev6:$PATH setsid sh -c 'while :; do "$@"; sleep 2; done' "$name" "$@" \\
-      >>{LOG_DIR}/$name.log 2>&1 </dev/null &
-    echo $! > "$pidfile"
-    ;;
-  stop)
-    if running; then
-      pgid=$(cat "$pidfile")
-      kill -TERM "-$pgid" 2>/dev/null || true
-      for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "-$pgid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL "-$pgid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
-    ;;
-  *) echo "usage: $0 start|stop NAME [CMD...]" >&2; exit 2 ;;
-esac
-""",
-        "0755",
+        [
+            "kube-v6: `supervise.sh start NAME CMD...` restarts CMD whenever it exits, as systemd's",
+            "Restart=always would; `supervise.sh stop NAME` stops the loop and CMD (its process group).",
+        ],
+        [("start", start), ("stop", daemons.stop_group(pid))],
+        preamble=["action=$1 name=$2", "shift 2", f"pidfile={RUN_DIR}/$name.pid", daemons.running_function(pid)],
+        selector="$action",
+        usage="start|stop NAME [CMD...]",
     )
 
 
@@ -248,7 +233,7 @@ def kubelet_unit() -> RenderedFile:
 
 
 def apt_source(k8s: KubernetesConfig) -> RenderedFile:
-    return RenderedFile(SOURCES_PATH, f"deb [signed-by={KEYRING}] {package_base(k8s)} /\n")
+    return RenderedFile(APT_SOURCES_PATH, f"deb [signed-by={APT_KEYRING_PATH}] {package_base(k8s)} /\n")
 
 
 def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
@@ -257,7 +242,7 @@ def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
     return [
         f'if [ "$(kubeadm version -o short 2>/dev/null)" != "v{version}" ]; then',
         "  mkdir -p /etc/apt/keyrings",
-        f"  curl -fsSL {package_base(k8s)}Release.key | gpg --dearmor --yes -o {KEYRING}",
+        f"  curl -fsSL {package_base(k8s)}Release.key | gpg --dearmor --yes -o {APT_KEYRING_PATH}",
         "  apt-get update -q",
         f"  apt-get install -y -q --allow-change-held-packages {pkgs}",
         "  apt-mark hold kubelet kubeadm kubectl",
@@ -341,7 +326,7 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     # A runtime that never ran before (no containerd metadata yet): its state is ours to remove on delete.
     lines += [
         f"[ -e {RUNTIME_FRESH} ] || [ -e /var/lib/containerd/io.containerd.metadata.v1.bolt ] || "
-        f"{{ mkdir -p /etc/kubev6 && touch {RUNTIME_FRESH}; }}",
+        f"{{ mkdir -p {ETC_DIR} && touch {RUNTIME_FRESH}; }}",
         f"[ -e {NFT_TABLES_BEFORE} ] || ! command -v nft >/dev/null || nft list tables > {NFT_TABLES_BEFORE}",
     ]
     if mirror and content:
@@ -364,7 +349,7 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     direct = f"{SUPERVISE_PATH} start kubelet kubelet.sh"
     # A joined node's kubelet is restarted by its rollout (rendering/upgrade.py), in kubeadm's order:
     # new binaries in place must not start a kubelet newer than the control plane.
-    joined = "/etc/kubernetes/kubelet.conf"
+    joined = KUBELET_CONF
     lines.append(systemd_or(f"systemctl enable kubelet && {{ [ -f {joined} ] || systemctl restart kubelet; }}", direct))
     return lines
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.addresses import api_endpoint
 from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
-from rendering import cni, gateway, haproxy, host_network, kubeadm, mirror, node_install, upgrade
+from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
-from rendering.host_network import ROUTES_PATH, ROUTES_UNIT_PATH, SYSCTL_PATH
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or
 
@@ -68,20 +67,19 @@ def _load_modules(names: list[str]) -> list[str]:
 # Sysctls kube-proxy (iptables mode) sets on every node.
 KUBE_PROXY_SYSCTLS = ["net.ipv4.conf.all.route_localnet"]
 # What the network step replaces, kept as it was before the first `up`, restored by its delete.
-SAVED_DIR = "/etc/kubev6/saved"
-_REPLACED = (host_network.RESOLV_PATH, host_network.HOSTS_PATH)
+_REPLACED = (layout.RESOLV_PATH, layout.HOSTS_PATH)
 
 
 def _save_before_first_up(sysctl_keys: list[str]) -> list[str]:
     """Keep the sysctl values and files the step replaces, once: a re-run must not save its own values."""
-    saved_sysctl = f"{SAVED_DIR}/sysctl.conf"
+    saved_sysctl = f"{layout.SAVED_DIR}/sysctl.conf"
     reads = "; ".join(f'v="$(sysctl -n {k} 2>/dev/null)" && echo "{k} = $v"' for k in sysctl_keys)
     lines = [
-        f"mkdir -p {SAVED_DIR}",
+        f"mkdir -p {layout.SAVED_DIR}",
         f"[ -e {saved_sysctl} ] || {{ {{ {reads}; }} > {saved_sysctl}.new; mv {saved_sysctl}.new {saved_sysctl}; }}",
     ]
     for path in _REPLACED:
-        saved = f"{SAVED_DIR}/{path.rsplit('/', 1)[1]}"
+        saved = f"{layout.SAVED_DIR}/{path.rsplit('/', 1)[1]}"
         lines.append(
             f"[ -e {saved} ] || [ -e {saved}.absent ] || "
             f"{{ if [ -e {path} ]; then cp -p {path} {saved}; else : > {saved}.absent; fi; }}"
@@ -90,12 +88,12 @@ def _save_before_first_up(sysctl_keys: list[str]) -> list[str]:
 
 
 def _restore_saved() -> list[str]:
-    lines = [f"[ ! -f {SAVED_DIR}/sysctl.conf ] || sysctl -q -p {SAVED_DIR}/sysctl.conf"]
+    lines = [f"[ ! -f {layout.SAVED_DIR}/sysctl.conf ] || sysctl -q -p {layout.SAVED_DIR}/sysctl.conf"]
     for path in _REPLACED:
-        saved = f"{SAVED_DIR}/{path.rsplit('/', 1)[1]}"
+        saved = f"{layout.SAVED_DIR}/{path.rsplit('/', 1)[1]}"
         # Written through, not moved: the file may be a bind mount (a namespace's resolv.conf).
         lines.append(f"if [ -f {saved} ]; then cat {saved} > {path}; elif [ -e {saved}.absent ]; then rm -f {path}; fi")
-    return [*lines, f"rm -rf {SAVED_DIR}"]
+    return [*lines, f"rm -rf {layout.SAVED_DIR}"]
 
 
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
@@ -115,12 +113,16 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
         prepare=tuple(_save_before_first_up(keys)),
         activate=(
             *_load_modules(host_network.modules(host, plan.nat64.engine)),
-            f"sysctl -q -p {SYSCTL_PATH}",
-            _systemd_or("kubev6-routes.service", f"{ROUTES_PATH} up"),
+            f"sysctl -q -p {layout.SYSCTL_PATH}",
+            _systemd_or("kubev6-routes.service", f"{layout.ROUTES_PATH} up"),
         ),
-        deactivate=("systemctl disable kubev6-routes.service 2>/dev/null", f"{ROUTES_PATH} down", *_restore_saved()),
-        removes=(SYSCTL_PATH, host_network.MODULES_PATH, ROUTES_UNIT_PATH, ROUTES_PATH),
-        cleanup=("rmdir /etc/kubev6 2>/dev/null",),
+        deactivate=(
+            "systemctl disable kubev6-routes.service 2>/dev/null",
+            f"{layout.ROUTES_PATH} down",
+            *_restore_saved(),
+        ),
+        removes=(layout.SYSCTL_PATH, layout.MODULES_PATH, layout.ROUTES_UNIT_PATH, layout.ROUTES_PATH),
+        cleanup=(f"rmdir {layout.ETC_DIR} 2>/dev/null",),
     )
 
 
@@ -132,7 +134,7 @@ def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.Mirro
         activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
         deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
         removes=tuple(f.path for f in files),
-        cleanup=_remove_made_dirs(files, node_install.CONTAINERD_CERTS_DIR),
+        cleanup=_remove_made_dirs(files, layout.CONTAINERD_CERTS_DIR),
     )
 
 
@@ -144,16 +146,16 @@ def _remove_made_dirs(files: tuple[RenderedFile, ...], under: str) -> tuple[str,
 
 
 def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
-    """The gateway serves the artifacts (copied to mirror.MIRROR_DIR before this step runs), and with
+    """The gateway serves the artifacts (copied to layout.MIRROR_DIR before this step runs), and with
     `registry` (the build made its storage) the OCI registry the nodes' containerd pulls through."""
     files = [mirror.mirror_script(plan.mirror, registry=registry), mirror.mirror_unit(plan.mirror)]
-    activate = [_systemd_or("kubev6-mirror.service", f"{mirror.MIRROR_SCRIPT_PATH} up")]
-    deactivate = ["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{mirror.MIRROR_SCRIPT_PATH} down"]
-    cleanup = [f"rm -rf {mirror.MIRROR_DIR}"]
-    state_dirs = [mirror.MIRROR_DIR.rsplit("/", 1)[0], gateway.RUN_DIR]  # the served files; the pidfiles
+    activate = [_systemd_or("kubev6-mirror.service", f"{layout.MIRROR_SCRIPT_PATH} up")]
+    deactivate = ["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{layout.MIRROR_SCRIPT_PATH} down"]
+    cleanup = [f"rm -rf {layout.MIRROR_DIR}"]
+    state_dirs = [layout.STATE_DIR, layout.RUN_DIR]  # the served files; the pidfiles
     if registry:
         files += [mirror.registry_config(plan.mirror), mirror.registry_unit()]
-        pid = mirror.REGISTRY_PIDFILE
+        pid = layout.REGISTRY_PIDFILE
         # A new storage needs a new registry process (the old one keeps its open files).
         stop_old = f'[ -z "$restart_registry" ] || [ ! -f {pid} ] || {{ kill "$(cat {pid})"; rm -f {pid}; }}'
         activate = [
@@ -163,9 +165,9 @@ def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
             *activate,
         ]
         deactivate.insert(0, "systemctl disable --now kubev6-registry.service 2>/dev/null")
-        cleanup.insert(0, f"rm -rf {mirror.REGISTRY_ROOT}")
+        cleanup.insert(0, f"rm -rf {layout.REGISTRY_ROOT}")
     activate.append(mirror.wait_serving(plan.mirror, registry=registry))
-    served_from = mirror.MIRROR_DIR.rsplit("/", 1)[0]
+    served_from = layout.STATE_DIR
     return Step(
         files=tuple(files),
         activate=tuple(activate),
@@ -204,11 +206,11 @@ def api_lb_step(lb: ApiLoadBalancerPlan) -> Step:
     files = (haproxy.haproxy_conf(lb), haproxy.haproxy_script(lb), haproxy.haproxy_unit())
     return Step(
         files=files,
-        activate=(_systemd_or("kubev6-haproxy.service", f"{haproxy.SCRIPT_PATH} up"),),
-        deactivate=("systemctl disable --now kubev6-haproxy.service 2>/dev/null", f"{haproxy.SCRIPT_PATH} down"),
-        removes=(*(f.path for f in files), haproxy.LOG_PATH),
-        cleanup=(f"rmdir {gateway.RUN_DIR} 2>/dev/null",),
-        state_dirs=(gateway.RUN_DIR,),
+        activate=(_systemd_or("kubev6-haproxy.service", f"{layout.HAPROXY_SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-haproxy.service 2>/dev/null", f"{layout.HAPROXY_SCRIPT_PATH} down"),
+        removes=(*(f.path for f in files), layout.HAPROXY_LOG_PATH),
+        cleanup=(f"rmdir {layout.RUN_DIR} 2>/dev/null",),
+        state_dirs=(layout.RUN_DIR,),
     )
 
 
@@ -217,10 +219,10 @@ def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
         files=(cni.conflist_file(node),),
         activate=tuple(cni.link_plugins_commands()),
         deactivate=tuple(cni.remove_network_commands()),
-        removes=(cni.CONFLIST_PATH,),
-        cleanup=(f"rmdir {cni.CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()),
+        removes=(layout.CNI_CONFLIST_PATH,),
+        cleanup=(f"rmdir {layout.CNI_CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()),
         # The plugins' leases and result cache; the plugin links where containerd looks.
-        state_dirs=(cni.STATE_DIR, cni.CONTAINERD_PLUGIN_DIR),
+        state_dirs=(layout.CNI_STATE_DIR, layout.CNI_PLUGIN_DIR),
     )
 
 
@@ -231,12 +233,12 @@ def nat64_step(plan: ClusterPlan) -> Step:
         files = (gateway.tayga_conf(plan.nat64), *files)
     return Step(
         files=files,
-        activate=(_systemd_or("kubev6-nat64.service", f"{gateway.NAT64_SCRIPT_PATH} up"),),
-        deactivate=("systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{gateway.NAT64_SCRIPT_PATH} down"),
+        activate=(_systemd_or("kubev6-nat64.service", f"{layout.NAT64_SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-nat64.service 2>/dev/null", f"{layout.NAT64_SCRIPT_PATH} down"),
         removes=tuple(f.path for f in files),
         # TAYGA's address map and the run dir (DNS64's delete runs first: it depends on the same network).
-        cleanup=(f"rm -rf {gateway.TAYGA_DATA_DIR}", f"rmdir {gateway.RUN_DIR} 2>/dev/null"),
-        state_dirs=(gateway.RUN_DIR, *([gateway.TAYGA_DATA_DIR] if tayga else [])),
+        cleanup=(f"rm -rf {layout.TAYGA_DATA_DIR}", f"rmdir {layout.RUN_DIR} 2>/dev/null"),
+        state_dirs=(layout.RUN_DIR, *([layout.TAYGA_DATA_DIR] if tayga else [])),
     )
 
 
@@ -245,12 +247,12 @@ def dns64_step(plan: ClusterPlan) -> Step:
     bind9 = plan.dns64.engine == "bind9"
     return Step(
         files=files,
-        activate=(_systemd_or("kubev6-dns64.service", f"{gateway.DNS64_SCRIPT_PATH} up"),),
-        deactivate=("systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{gateway.DNS64_SCRIPT_PATH} down"),
-        removes=(*(f.path for f in files), gateway.DNS64_LOG_PATH),
-        cleanup=(f"rmdir {gateway.RUN_DIR} 2>/dev/null",),
+        activate=(_systemd_or("kubev6-dns64.service", f"{layout.DNS64_SCRIPT_PATH} up"),),
+        deactivate=("systemctl disable --now kubev6-dns64.service 2>/dev/null", f"{layout.DNS64_SCRIPT_PATH} down"),
+        removes=(*(f.path for f in files), layout.DNS64_LOG_PATH),
+        cleanup=(f"rmdir {layout.RUN_DIR} 2>/dev/null",),
         # Pidfiles and the log; BIND9's working directory.
-        state_dirs=(gateway.RUN_DIR, *([gateway.NAMED_DIRECTORY] if bind9 else [])),
+        state_dirs=(layout.RUN_DIR, *([layout.NAMED_DIRECTORY] if bind9 else [])),
     )
 
 
@@ -282,7 +284,7 @@ def stdin_secrets(*values: str) -> str:
 # A reset (a rejoin, or init again) stopped the kubelet. systemd starts it again for kubeadm;
 # without systemd its supervisor must run before kubeadm waits for it (idempotent).
 _KUBELET_SUPERVISED = systemd_or(
-    ":", f"[ ! -x {node_install.SUPERVISE_PATH} ] || {node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+    ":", f"[ ! -x {layout.SUPERVISE_PATH} ] || {layout.SUPERVISE_PATH} start kubelet kubelet.sh"
 )
 
 
@@ -298,6 +300,7 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
     else:
         init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
         placeholders, flags = (TOKEN_PLACEHOLDER,), ""
+    log = layout.KUBEADM_INIT_LOG
     return Step(
         files=(init,),
         activate=(
@@ -305,29 +308,25 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
             _KUBELET_SUPERVISED,
             # Initialised already: a changed config (a new version, changed settings) converges the
             # live control plane instead (rendering/upgrade.py); an unchanged one does nothing.
-            "if [ ! -f /etc/kubernetes/admin.conf ]; then",
-            f"  kubeadm init --config {init.path}{flags} >{INIT_LOG} 2>&1 || {_log_tail(INIT_LOG)}",
+            f"if [ ! -f {layout.ADMIN_CONF} ]; then",
+            f"  kubeadm init --config {init.path}{flags} >{log} 2>&1 || {_log_tail(log)}",
             "  echo initialised",
-            f"elif ! cmp -s {init.path} {upgrade.APPLIED_PATH}; then",
+            f"elif ! cmp -s {init.path} {layout.KUBEADM_APPLIED_PATH}; then",
             *(f"  {line}" for line in upgrade.control_plane_converge(plan)),
             "else",
             "  echo 'initialised; the control plane runs this config'",
             "fi",
-            f"cp -p {init.path} {upgrade.APPLIED_PATH}",
+            f"cp -p {init.path} {layout.KUBEADM_APPLIED_PATH}",
         ),
         deactivate=_RESET,
-        removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH),
+        removes=(layout.KUBEADM_INIT_PATH, layout.KUBEADM_APPLIED_PATH),
     )
-
-
-INIT_LOG = "/var/log/kubev6-init.log"
-JOIN_LOG = "/var/log/kubev6-join.log"
 
 
 def _log_tail(log: str) -> str:
     """A failed kubeadm says why on the step's stderr (its log holds no credential: kubeadm prints
     the join command only on success), with the kubelet's last words where a supervisor keeps them."""
-    daemons = " ".join(f"{node_install.LOG_DIR}/{d}.log" for d in ("kubelet", "containerd"))
+    daemons = " ".join(f"{layout.LOG_DIR}/{d}.log" for d in ("kubelet", "containerd"))
     return (
         f'{{ echo "kubeadm failed; the end of {log}:"; tail -n 30 {log}; for d in {daemons}; do '
         f'[ ! -f $d ] || {{ echo "the last errors of $d:"; grep -E "level=error|^E[0-9]" $d | tail -n 12; }}; done; '
@@ -338,7 +337,8 @@ def _log_tail(log: str) -> str:
 def _token_hint(node: HostPlan) -> str:
     """`--replace` of a join alone reuses its token, which lives `kubernetes.joinTokenTtl`."""
     return (
-        f"! grep -qiE 'token.*(expired|invalid)|(expired|invalid).*token' {JOIN_LOG} || echo 'kube-v6: the join "
+        "! grep -qiE 'token.*(expired|invalid)|(expired|invalid).*token' "
+        f"{layout.KUBEADM_JOIN_LOG} || echo 'kube-v6: the join "
         f"token has expired: replace kubeadm-{node.name}-token (pulumi up --replace <its URN>), which makes a "
         "new one and replaces the join after it' >&2"
     )
@@ -359,12 +359,12 @@ def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
         activate=(
             *_fill_from_stdin(join.path, placeholders),
             _KUBELET_SUPERVISED,
-            f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{JOIN_LOG} 2>&1 "
-            f"|| {{ {_token_hint(node)}; {_log_tail(JOIN_LOG)}; }}",
+            f"[ -f /etc/kubernetes/kubelet.conf ] || kubeadm join --config {join.path} >{layout.KUBEADM_JOIN_LOG} 2>&1 "
+            f"|| {{ {_token_hint(node)}; {_log_tail(layout.KUBEADM_JOIN_LOG)}; }}",
             "echo joined",
         ),
         deactivate=_RESET,
-        removes=(kubeadm.JOIN_PATH,),
+        removes=(layout.KUBEADM_JOIN_PATH,),
     )
 
 
@@ -384,7 +384,7 @@ def _kube_proxy_cleanup() -> list[str]:
     the KUBE-* chains and the jumps to them go."""
     keep = "grep -v -e '^:KUBE-' -e '^-A KUBE-' -e ' -j KUBE-'"
     save = "$t-save -t $table"
-    before = node_install.NFT_TABLES_BEFORE
+    before = layout.NFT_TABLES_BEFORE
     return [
         f"if [ -f {before} ] && command -v nft >/dev/null; then nft list tables | while read -r _ family name; do "
         f'grep -qx "table $family $name" {before} || nft delete table "$family" "$name"; done; fi',
@@ -396,24 +396,24 @@ def _kube_proxy_cleanup() -> list[str]:
 # `kubeadm reset` undoes init or join (the kubelet stopped first, or it recreates what reset
 # removes); the delete scripts hold no secret.
 _RESET = (
-    f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
-    f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {node_install.SUPERVISE_PATH} stop kubelet; fi",
+    f"PATH={layout.MIRROR_BIN_DIR}:$PATH; export PATH",
+    f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {layout.SUPERVISE_PATH} stop kubelet; fi",
     f"kubeadm reset -f --cri-socket {kubeadm.CRI_SOCKET} >/dev/null 2>&1",
     *_kube_proxy_cleanup(),
 )
 # The deletes hold no token: components declare them before the token is known.
-KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(kubeadm.INIT_PATH, upgrade.APPLIED_PATH)).delete
-KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(kubeadm.JOIN_PATH,)).delete
+KUBEADM_INIT_DELETE = Step(deactivate=_RESET, removes=(layout.KUBEADM_INIT_PATH, layout.KUBEADM_APPLIED_PATH)).delete
+KUBEADM_JOIN_DELETE = Step(deactivate=_RESET, removes=(layout.KUBEADM_JOIN_PATH,)).delete
 # A master's join is undone by the same reset: its etcd member was removed before, with its Node
 # (node_membership_scripts); kubeadm reset's own remove-etcd-member phase then finds nothing to do.
 KUBEADM_CONTROL_PLANE_JOIN_DELETE = KUBEADM_JOIN_DELETE
 
 # Read back from the master after init (outputs are secrets).
 CA_CERT_HASH_COMMAND = (
-    "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der "
+    f"openssl x509 -pubkey -noout -in {layout.CA_CERT} | openssl pkey -pubin -outform der "
     "| sha256sum | sed 's/^\\([0-9a-f]*\\).*/sha256:\\1/'"
 )
-KUBECONFIG_COMMAND = "cat /etc/kubernetes/admin.conf"
+KUBECONFIG_COMMAND = f"cat {layout.ADMIN_CONF}"
 
 
 # --- a minion's membership, run on the master (where admin.conf is) ---------------------------
@@ -428,10 +428,9 @@ class MasterScripts:
     delete: str
 
 
-ADMIN_CONF = "/etc/kubernetes/admin.conf"
 _ON_MASTER = (
-    f"PATH={node_install.MIRROR_BIN_DIR}:$PATH; export PATH",
-    f"K='kubectl --kubeconfig {ADMIN_CONF}'",
+    f"PATH={layout.MIRROR_BIN_DIR}:$PATH; export PATH",
+    f"K='kubectl --kubeconfig {layout.ADMIN_CONF}'",
 )
 
 
@@ -440,12 +439,14 @@ def _on_first_master(plan: ClusterPlan) -> tuple[str, ...]:
     gateway's balancer a request may reach a leaving master whose etcd member was just removed, and
     hang there until the balancer's checks take it out (a destroy timed out so)."""
     server = f"https://{api_endpoint(plan.master.address)}"
-    return (_ON_MASTER[0], f"K='kubectl --kubeconfig {ADMIN_CONF} --server {server}'")
+    return (_ON_MASTER[0], f"K='kubectl --kubeconfig {layout.ADMIN_CONF} --server {server}'")
 
 
 # Without admin.conf the cluster is gone already (reset by hand, or the master recreated):
 # nothing of this minion is left in it to clean.
-_CLUSTER_GONE = f"[ -f {ADMIN_CONF} ] || {{ echo 'kube-v6: no cluster on the master, nothing to clean'; exit 0; }}"
+_CLUSTER_GONE = (
+    f"[ -f {layout.ADMIN_CONF} ] || {{ echo 'kube-v6: no cluster on the master, nothing to clean'; exit 0; }}"
+)
 
 
 def join_token_description(node: HostPlan) -> str:
@@ -459,7 +460,8 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     k8s = plan.kubeadm.kubernetes
     description = join_token_description(node)
     create = (
-        f'kubeadm token create --kubeconfig {ADMIN_CONF} --ttl {k8s.join_token_ttl} --description "{description}" '
+        f"kubeadm token create --kubeconfig {layout.ADMIN_CONF} --ttl {k8s.join_token_ttl} "
+        f'--description "{description}" '
         "--usages signing,authentication --groups system:bootstrappers:kubeadm:default-node-token"
     )
     delete = (
@@ -484,9 +486,10 @@ def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
         (
             f"# kube-v6: the control plane's certificates for the join of {node.name}",
             _ON_MASTER[0],
-            f"kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config {kubeadm.INIT_PATH} "
-            f">/var/log/kubev6-upload-certs.log 2>&1 || {_log_tail('/var/log/kubev6-upload-certs.log')}",
-            "rm -f /var/log/kubev6-upload-certs.log",
+            "kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print "
+            f"--config {layout.KUBEADM_INIT_PATH} "
+            f">{layout.UPLOAD_CERTS_LOG} 2>&1 || {_log_tail(layout.UPLOAD_CERTS_LOG)}",
+            f"rm -f {layout.UPLOAD_CERTS_LOG}",
             f"echo 'kube-v6: certificates uploaded for {node.name}'",
         ),
     )
@@ -495,19 +498,16 @@ def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
 DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
 
 
-ETCD_PKI = "/etc/kubernetes/pki/etcd"
-
-
 def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
     """A leaving master's etcd member removed, by etcdctl in the first master's etcd pod, after its
     drain and before its Node is deleted and its host reset. Not left to `kubeadm reset`: its
     remove-etcd-member phase finds the node's API endpoint through the node's kube-apiserver mirror
     pod, gone with the Node, and then only warns, so the member would stay, counted in every quorum
     and never answering. A member that cannot be removed stops the delete before the reset."""
-    first, n = plan.master, node.name
+    first, n, pki = plan.master, node.name, layout.ETCD_PKI
     etcdctl = (
         f"$K -n kube-system exec etcd-{first.name} -- etcdctl --endpoints=https://[{first.address}]:2379 "
-        f"--cacert={ETCD_PKI}/ca.crt --cert={ETCD_PKI}/healthcheck-client.crt --key={ETCD_PKI}/healthcheck-client.key "
+        f"--cacert={pki}/ca.crt --cert={pki}/healthcheck-client.crt --key={pki}/healthcheck-client.key "
         "--command-timeout=30s"
     )
     fail = (

@@ -21,22 +21,16 @@ import hashlib
 from dataclasses import dataclass
 
 from planning.plan import ClusterPlan, HostPlan
-from rendering import kubeadm
+from rendering import kubeadm, layout
 from rendering.files import install_script
-from rendering.node_install import MIRROR_BIN_DIR, SUPERVISE_PATH
 from rendering.systemd import systemd_or
 
-ADMIN = "/etc/kubernetes/admin.conf"
-KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
-KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 # The init config the control plane was last converged to (kubeadm init, or this module's converge).
-APPLIED_PATH = "/etc/kubev6/kubeadm-applied.yaml"
-CONVERGE_LOG = "/var/log/kubev6-converge.log"
 # Set on a Node while this program has it drained for its upgrade: only those are uncordoned.
 DRAINED_ANNOTATION = "kubev6.dev/drained-for"
 _READY = '{.status.conditions[?(@.type=="Ready")].status}'
-_PATH = f"PATH={MIRROR_BIN_DIR}:$PATH; export PATH"
-_K = f"kubectl --kubeconfig {ADMIN}"
+_PATH = f"PATH={layout.MIRROR_BIN_DIR}:$PATH; export PATH"
+_K = f"kubectl --kubeconfig {layout.ADMIN_CONF}"
 # The API server restarts while the master's kubelet takes its new version (its static pods are made
 # again): a rollout step that talks to it first waits, up to 5 minutes, until it answers.
 _API_ANSWERS = (
@@ -76,7 +70,7 @@ def control_plane_converge(plan: ClusterPlan) -> tuple[str, ...]:
     the control plane's manifests, kube-proxy and the master's taint made to match it."""
     k8s = plan.kubeadm.kubernetes
     target = f"v{k8s.version}"
-    init = kubeadm.INIT_PATH
+    init = layout.KUBEADM_INIT_PATH
     ignore = _ignore_preflight(plan)
     master = plan.master.name
     taint = "node-role.kubernetes.io/control-plane:NoSchedule"
@@ -93,15 +87,15 @@ def control_plane_converge(plan: ClusterPlan) -> tuple[str, ...]:
         f'if [ "$server" != "{target}" ]; then',
         f'  [ "$(kubeadm version -o short)" = "{target}" ] || '
         "{ echo 'kube-v6: the packages step has not installed the new kubeadm' >&2; exit 1; }",
-        f"  kubeadm upgrade apply {target} --yes --certificate-renewal=true{ignore} >{CONVERGE_LOG} 2>&1 || "
-        f"{_log_tail(f'kubeadm upgrade apply {target}', CONVERGE_LOG)}",
+        f"  kubeadm upgrade apply {target} --yes --certificate-renewal=true{ignore} >{layout.CONVERGE_LOG} 2>&1 || "
+        f"{_log_tail(f'kubeadm upgrade apply {target}', layout.CONVERGE_LOG)}",
         f'  echo "kube-v6: control plane upgraded from $server to {target}"',
         "fi",
         proxy_config,
         f"{{ kubeadm init phase upload-config all --config {init} && "
         f"kubeadm init phase control-plane all --config {init} && "
-        f"kubeadm init phase addon kube-proxy --config {init}; }} >>{CONVERGE_LOG} 2>&1 || "
-        f"{_log_tail('applying the changed kubeadm config', CONVERGE_LOG)}",
+        f"kubeadm init phase addon kube-proxy --config {init}; }} >>{layout.CONVERGE_LOG} 2>&1 || "
+        f"{_log_tail('applying the changed kubeadm config', layout.CONVERGE_LOG)}",
         # A changed kube-proxy config reaches the pods only when they start again.
         f'if [ "$proxy_before" != {proxy_now} ]; then',
         f"  {_K} -n kube-system rollout restart daemonset/kube-proxy >/dev/null",
@@ -134,7 +128,7 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
     stamp = f"# kube-v6: {n} converges to kubelet {target}"
     kubelet_stamp = f"{stamp}, kubelet config {config}"
     log = f"/var/log/kubev6-rollout-{n}.log"
-    own = f"kubectl --kubeconfig {KUBELET_CONF}"
+    own = f"kubectl --kubeconfig {layout.KUBELET_CONF}"
     drain = install_script(
         (),
         (
@@ -157,7 +151,8 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
         else (f"kubeadm upgrade node{ignore} >{log} 2>&1 || {_log_tail('kubeadm upgrade node', log)}",)
     )
     restart = systemd_or(
-        "systemctl restart kubelet", f"{SUPERVISE_PATH} stop kubelet; {SUPERVISE_PATH} start kubelet kubelet.sh"
+        "systemctl restart kubelet",
+        f"{layout.SUPERVISE_PATH} stop kubelet; {layout.SUPERVISE_PATH} start kubelet kubelet.sh",
     )
     kubelet = install_script(
         (),
@@ -174,10 +169,10 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
             # its phase run again within the same second fails on its timestamped backup folder.
             "else",
             # The kubelet config the master uploaded (kubeadm's kubelet-config ConfigMap).
-            f'  before="$(sha256sum {KUBELET_CONFIG})"',
+            f'  before="$(sha256sum {layout.KUBELET_CONFIG})"',
             f"  kubeadm upgrade node phase kubelet-config >>{log} 2>&1 || "
             f"{_log_tail('kubeadm upgrade node phase kubelet-config', log)}",
-            f'  [ "$before" = "$(sha256sum {KUBELET_CONFIG})" ] || restart=1',
+            f'  [ "$before" = "$(sha256sum {layout.KUBELET_CONFIG})" ] || restart=1',
             "fi",
             # This node's supervisor only (never a process name: several kubelets may share a host).
             f'[ -z "$restart" ] || {{ {restart}; }}',

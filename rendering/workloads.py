@@ -1,6 +1,6 @@
 """The test workloads, rendered: what runs where, and the check scripts with what each proves.
 
-Pure: `components/test_workloads.py` turns this into typed pulumi-kubernetes resources.
+Pure: `components/workload_checks.py` turns this into typed pulumi-kubernetes resources.
 """
 
 from __future__ import annotations

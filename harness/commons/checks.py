@@ -20,7 +20,7 @@ import netaddr
 
 from harness.commons.shell import CommandResult
 from planning.plan import HostPlan
-from rendering import gateway, host_network
+from rendering import gateway, host_network, layout
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ _SHOW_LINE = re.compile(r"^(\S+) via (\S+)$")
 def routes_as_rendered(check: CheckResult, host: HostPlan, on: OnHost, dev: str) -> int:
     """`host`'s rendered routes (`routes.sh show`) are the plan's, every one is in the kernel's main
     table via `dev`, and no other route there points at a next hop. Returns how many were compared."""
-    show = on.sh(f"{host_network.ROUTES_PATH} show")
+    show = on.sh(f"{layout.ROUTES_PATH} show")
     if not show.ok:
         check.fail_command(f"{host.name}: routes.sh show failed", show)
     rendered = set()

@@ -22,7 +22,7 @@ from harness.commons.shell import HostExec, PrivateDir
 from harness.netlab.k8s_machine import K8S_PRIVATE_TARGETS, machine_setup
 from harness.netlab.state import NETNS_ETC, LabState, ensure_mountpoint
 from planning.plan import ClusterPlan, HostPlan
-from rendering import host_network, steps
+from rendering import layout, steps
 from rendering.files import RenderedFile
 from rendering.steps import Step
 
@@ -129,12 +129,12 @@ def verify_landed(files: tuple[RenderedFile, ...], targets: dict[str, Path]) -> 
 
 def apply_kernel(exec_: HostExec, report: HostReport) -> None:
     result = exec_.run(
-        ["sysctl", "-p", host_network.SYSCTL_PATH], what=f"applying {host_network.SYSCTL_PATH} (every key must exist)"
+        ["sysctl", "-p", layout.SYSCTL_PATH], what=f"applying {layout.SYSCTL_PATH} (every key must exist)"
     )
     if "cannot stat" in result.stderr or "unknown key" in result.stderr:
         raise RuntimeError(f"sysctl reported a missing key:\n{result.describe()}")
     report.sysctl_output = result.stdout
-    text = exec_.run(["cat", host_network.MODULES_PATH]).stdout
+    text = exec_.run(["cat", layout.MODULES_PATH]).stdout
     for line in text.splitlines():
         name = line.split("#", 1)[0].strip()
         if name:
@@ -159,7 +159,7 @@ def configure_host(plan: ClusterPlan, host: HostPlan, exec_: HostExec) -> HostRe
     report = HostReport(host.name, exec_.namespace)
     for name, step in steps.host_steps(plan, host):
         report.files += run_step(exec_, name, step)
-        if any(f.path == host_network.SYSCTL_PATH for f in step.files):
+        if any(f.path == layout.SYSCTL_PATH for f in step.files):
             apply_kernel(exec_, report)
     return report
 

@@ -22,7 +22,7 @@ from harness.netlab.naming import POD_IF
 from harness.netlab.node_config import netns_etc_path
 from harness.netlab.state import NETNS_ETC, LabState, delete_namespace
 from planning.plan import HostPlan
-from rendering import cni, host_network
+from rendering import layout
 
 POD_PORT = 8080
 
@@ -57,7 +57,7 @@ def node_runtime(
     cached with that pod's ADD result, as libcni does for DEL, so the pod can still be torn down."""
     cache = state.path("private", node_exec.namespace, "var-lib-cni", "results")
     if conflist is None:
-        installed = netns_etc_path(node_exec.namespace, cni.CONFLIST_PATH)
+        installed = netns_etc_path(node_exec.namespace, layout.CNI_CONFLIST_PATH)
         if installed.is_file() or pod_ns is None:
             conflist = json.loads(installed.read_text())
         else:
@@ -76,7 +76,7 @@ def create_pod(node: HostPlan, node_exec: HostExec, pod_ns: str, state: LabState
     run(["ip", "netns", "add", pod_ns])
     etc = NETNS_ETC / pod_ns
     etc.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(netns_etc_path(node_exec.namespace, host_network.RESOLV_PATH), etc / "resolv.conf")
+    shutil.copyfile(netns_etc_path(node_exec.namespace, layout.RESOLV_PATH), etc / "resolv.conf")
     node_runtime(node_exec, state, LOOPBACK_CONFLIST).add(attachment(pod_ns, "lo"))
     result = node_runtime(node_exec, state).add(attachment(pod_ns, POD_IF))
     ips = result_ips(result)

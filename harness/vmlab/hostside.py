@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from config_schemas.derive import bridge_host_address
 from harness.commons import webserver
-from planning.addresses import bridge_host_address
 from planning.plan import ClusterPlan
 
 TEST_NAME = "web.kubev6.test"

@@ -46,7 +46,7 @@ RUNS = [
     ("coredns", ["/coredns", "-version"], f"CoreDNS-{COREDNS_VERSION}"),
     ("pause", ["/pause", "-v"], f"v{PAUSE_VERSION}"),
     ("agnhost", ["/agnhost", "netexec", "--help"], "--http-port"),
-    # What the check Jobs use (components/test_workloads.py): sh, nslookup, wget, awk, grep, tee.
+    # What the check Jobs use (components/workload_checks.py): sh, nslookup, wget, awk, grep, tee.
     ("busybox", ["sh", "-c", "echo ok | tee /dev/null | grep ok | awk '{print \"awk-\" $1}'"], "awk-ok"),
     ("busybox", ["sh", "-c", "nslookup 2>&1; wget 2>&1; true"], "Usage: nslookup"),
     ("busybox", ["sh", "-c", "wget 2>&1; true"], "Usage: wget"),

@@ -29,8 +29,8 @@ from harness.k8slab.k8s_checks import run_k8s_checks
 from harness.netlab.k8s_machine import cgroup_root_pids
 from harness.netlab.snapshot import diff, host_snapshot
 from planning.plan import ClusterPlan
-from rendering import haproxy
-from rendering.node_install import CONTAINERD_CONFIG_PATH, MIRROR_BIN_DIR, SUPERVISE_PATH
+from rendering import layout
+from rendering.layout import CONTAINERD_CONFIG_PATH, MIRROR_BIN_DIR, SUPERVISE_PATH
 from rendering.workloads import APP
 from tests.helpers.engine import TIMINGS, destroy_to_snapshots, engine_lab
 
@@ -180,7 +180,7 @@ def test_up_brings_up_three_masters_with_three_etcd_members(ha: EngineLab) -> No
         pod = _json(kubeconfig, "-n", "kube-system", "get", "pod", f"kube-apiserver-{master.name}")
         assert pod["status"]["phase"] == "Running", master.name
     gateway = ha.lab.execs[plan.gateway.name]
-    assert gateway.run(["cat", haproxy.PIDFILE], check=False).ok
+    assert gateway.run(["cat", layout.HAPROXY_PIDFILE], check=False).ok
 
 
 def test_the_certificate_key_is_in_no_state_or_log(ha: EngineLab) -> None:
@@ -357,7 +357,7 @@ def test_removing_two_masters_removes_their_etcd_members_first(ha: EngineLab) ->
     _note(f"{STACK} etcdctl member list after the removal:\n{_etcdctl(kubeconfig, plan, 'member', 'list').stdout}")
     assert _started(members) == [plan.master.name], members
     assert sorted(_ready(kubeconfig)) == sorted([plan.master.name, *(m.name for m in plan.minions)])
-    conf = ha.lab.execs[plan.gateway.name].run(["cat", haproxy.CONF_PATH]).stdout
+    conf = ha.lab.execs[plan.gateway.name].run(["cat", layout.HAPROXY_CONF_PATH]).stdout
     assert [line.split()[1] for line in conf.splitlines() if line.strip().startswith("server ")] == [plan.master.name]
     for name in ("kube-master-2", "kube-master-3"):
         differences = diff(ha.before[name], host_snapshot(ha.lab.execs[name]))  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from harness.k8slab.k8s_checks import run_k8s_checks
 from harness.netlab.snapshot import diff, host_snapshot
 from planning import make_plan
 from planning.plan import ClusterPlan
-from rendering import bgp
+from rendering import bgp, layout
 from tests.helpers.engine import TIMINGS, destroy_to_snapshots, engine_lab
 
 pytestmark = [pytest.mark.k8s, pytest.mark.engine, pytest.mark.lab, pytest.mark.routed]
@@ -41,8 +41,8 @@ def routed(artifacts: Path, env: EngineEnv, tmp_path_factory: pytest.TempPathFac
 
 
 def _status(cluster: EngineLab, host: str) -> dict:
-    out = cluster.lab.execs[host].run(["cat", bgp.STATUS_PATH], check=False)
-    assert out.returncode == 0, f"{host}: no BGP status file {bgp.STATUS_PATH}: {out.stderr}"
+    out = cluster.lab.execs[host].run(["cat", layout.BGP_STATUS_PATH], check=False)
+    assert out.returncode == 0, f"{host}: no BGP status file {layout.BGP_STATUS_PATH}: {out.stderr}"
     return json.loads(out.stdout)
 
 

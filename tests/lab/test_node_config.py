@@ -20,9 +20,8 @@ from harness.netlab.node_config import (
 from harness.netlab.snapshot import diff, host_snapshot
 from harness.netlab.state import LabState, release_mountpoints, teardown_prefix
 from planning.plan import make_plan
-from rendering.cni import CONFLIST_PATH
 from rendering.files import RenderedFile
-from rendering.host_network import SYSCTL_PATH
+from rendering.layout import CNI_CONFLIST_PATH, SYSCTL_PATH
 from rendering.steps import Step, host_steps
 
 pytestmark = pytest.mark.lab
@@ -73,7 +72,7 @@ def test_a_steps_delete_returns_the_host_to_before_it_ran(node: tuple) -> None:
     minion = plan.minions[0]
     before = host_snapshot(exec_)
     [(name, step)] = [(n, s) for n, s in host_steps(plan, minion) if n == "cni-conflist"]
-    assert run_step(exec_, name, step) == [CONFLIST_PATH]
+    assert run_step(exec_, name, step) == [CNI_CONFLIST_PATH]
     # Its activate ran too: the plugin links, in the node's private /opt/cni/bin.
     assert exec_.run(["readlink", "/opt/cni/bin/bridge"]).stdout.strip() == "/usr/lib/cni/bridge"
     assert diff(before, host_snapshot(exec_))

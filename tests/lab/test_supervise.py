@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rendering.node_install import RUN_DIR, supervise_script
+from rendering.layout import RUN_DIR
+from rendering.node_install import supervise_script
 
 pytestmark = pytest.mark.lab
 

@@ -20,7 +20,7 @@ from harness.commons.program_mocks import Recorder, run_program
 from harness.netlab.instance import apply_overrides, instance_overrides
 from planning import make_plan
 from planning.live_settings import ENDPOINT_KEY, live_settings, refused_changes
-from rendering import haproxy, kubeadm, steps
+from rendering import haproxy, kubeadm, layout, steps
 from tests.helpers.config_errors import Raw, dev, refused, setter
 
 STACK = "lab-k8s-ha"
@@ -206,15 +206,15 @@ def test_haproxy_accepts_the_rendered_config(tmp_path: Path) -> None:
 def test_the_haproxy_step_adds_and_removes_its_own_address() -> None:
     assert HA.api_lb is not None
     step = steps.api_lb_step(HA.api_lb)
-    script = next(f for f in step.files if f.path == haproxy.SCRIPT_PATH).content
+    script = next(f for f in step.files if f.path == layout.HAPROXY_SCRIPT_PATH).content
     assert "ip -6 addr replace fd6b:763a::6443/128 dev eth0 nodad" in script
     assert "ip -6 addr del fd6b:763a::6443/128 dev eth0" in script
-    assert f"{haproxy.SCRIPT_PATH} up" in step.create and f"{haproxy.SCRIPT_PATH} down" in step.delete
+    assert f"{layout.HAPROXY_SCRIPT_PATH} up" in step.create and f"{layout.HAPROXY_SCRIPT_PATH} down" in step.delete
     cfg = parse_config(three_masters(dev())).cluster
     plain_lb = make_plan(cfg).api_lb
     assert plain_lb is not None
     plain = steps.api_lb_step(plain_lb)
-    assert "ip -6 addr" not in next(f for f in plain.files if f.path == haproxy.SCRIPT_PATH).content
+    assert "ip -6 addr" not in next(f for f in plain.files if f.path == layout.HAPROXY_SCRIPT_PATH).content
 
 
 def test_haproxy_is_a_gateway_package_only_with_several_masters_possible() -> None:
@@ -270,8 +270,8 @@ def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
 def test_the_certificates_are_uploaded_again_for_each_join() -> None:
     script = steps.upload_certs_script(HA, HA.masters[1])
     assert (
-        f"kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config {kubeadm.INIT_PATH}"
-        in (script)
+        "kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print "
+        f"--config {layout.KUBEADM_INIT_PATH}" in (script)
     )
 
 

@@ -12,7 +12,8 @@ import pytest
 import config_schemas.pulumi_config as pulumi_config
 from harness.commons.program_mocks import Recorder, run_program
 from program.machine_ids import OUTPUT, choose_tokens
-from rendering.machine_identity import MACHINE_ID_PATH, guarded_delete, identity_delete, identity_step
+from rendering.layout import MACHINE_ID_PATH
+from rendering.machine_identity import guarded_delete, identity_delete, identity_step
 
 HOSTS = ["kube-nat64-dns64", "kube-master", "kube-minion-1"]
 RECORDED = {"kube-nat64-dns64": "a" * 32, "kube-master": "b" * 32, "kube-minion-1": "c" * 32}

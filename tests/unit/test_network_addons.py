@@ -17,7 +17,7 @@ from config_schemas.stack_files import load_stack_file, raw_stack_config
 from config_schemas.versions import KUBE_NETWORK_POLICIES_VERSION
 from planning import make_plan
 from planning.plan import ClusterPlan
-from rendering import bgp, kubeadm, network_policy, steps
+from rendering import bgp, kubeadm, layout, network_policy, steps
 
 ROOT = Path(__file__).resolve().parents[2]
 BGP_STACK = "lab-k8s-bgp"
@@ -172,7 +172,9 @@ def test_the_bgp_step_waits_for_its_session_and_its_delete_flushes_its_routes() 
     node = plan.host("kube-minion-1")
     step = bgp.bgp_step(plan, node)
     assert f"{plan.mirror.url}/bin/{bgp.BINARY}" in step.create and '"established": true' in step.create
-    assert f"ip -6 route flush proto {bgp.ROUTE_PROTO}" in step.delete and f"{bgp.SCRIPT_PATH} down" in step.delete
+    assert (
+        f"ip -6 route flush proto {bgp.ROUTE_PROTO}" in step.delete and f"{layout.BGP_SCRIPT_PATH} down" in step.delete
+    )
     gw = bgp.bgp_step(plan, plan.gateway)
     assert "cp /var/lib/kubev6/mirror/bin/kubev6-bgp" in gw.create
 

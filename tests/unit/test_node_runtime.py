@@ -13,7 +13,7 @@ from config_schemas.model import ClusterConfig
 from config_schemas.stack_files import load_stack_file
 from config_schemas.versions import CONTAINERD_VERSION, RUNC_VERSION
 from planning.plan import make_plan
-from rendering import kubeadm, mirror, node_install, steps
+from rendering import kubeadm, layout, node_install, steps
 from rendering.node_install import MIRROR_BINARIES, MirrorContent
 
 CONTENT = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
@@ -137,11 +137,11 @@ def test_the_gateway_serves_a_read_only_registry_unpacked_once_per_archive() -> 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     step = steps.mirror_step(plan, registry=True)
     files = {f.path: f.content for f in step.files}
-    config = files[mirror.REGISTRY_CONFIG_PATH]
+    config = files[layout.REGISTRY_CONFIG_PATH]
     assert f'addr: "[{plan.gateway.address}]:5000"' in config and "readonly:\n      enabled: true" in config
     assert step.create.index("tar -C /var/lib/kubev6/registry -xf") < step.create.index("/etc/kubev6/mirror.sh up")
     assert f"curl -fsS -o /dev/null http://[{plan.gateway.address}]:5000/v2/" in step.create
-    assert "registry serve /etc/kubev6/registry.yml" in files[mirror.MIRROR_SCRIPT_PATH]
+    assert "registry serve /etc/kubev6/registry.yml" in files[layout.MIRROR_SCRIPT_PATH]
     assert "rm -rf /var/lib/kubev6/registry" in step.delete
     without = steps.mirror_step(plan)
     assert "registry" not in without.create.replace("restart_registry", "")

@@ -26,7 +26,7 @@ from netaddr import IPAddress, IPNetwork
 from config_schemas import parse_config
 from config_schemas.stack_files import load_stack_file, raw_stack_config, stack_names
 from planning.plan import ClusterPlan, HostPlan, make_plan
-from rendering import cloud_init, cni, gateway, host_network, kubeadm
+from rendering import cloud_init, cni, gateway, host_network, kubeadm, layout
 from rendering.files import HEREDOC_END, RenderedFile, install_script
 from tests.helpers.configs import Generated, cluster_configs
 
@@ -303,7 +303,7 @@ def test_unbound_checkconf_accepts_it_on_a_fresh_boot(plan: ClusterPlan, tmp_pat
     conf = tmp_path / "unbound.conf"
     conf.write_text(gateway.unbound_conf(plan.dns64).content)
     [check] = unit["ExecStartPre"]
-    argv = [str(conf) if arg == gateway.UNBOUND_CONF_PATH else arg for arg in shlex.split(check)]
+    argv = [str(conf) if arg == layout.UNBOUND_CONF_PATH else arg for arg in shlex.split(check)]
     done = run_on_fresh_boot(unit, argv)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -368,7 +368,7 @@ def test_units_sharing_the_run_dir_keep_it_when_stopped(plan: ClusterPlan) -> No
     /run/kubev6 (TAYGA's pidfile is there), so each must preserve it."""
     units = [systemd_unit(gateway.dns64_unit(plan.dns64.engine).content), systemd_unit(gateway.nat64_unit().content)]
     for unit in units:
-        if gateway.RUN_DIR in runtime_dirs(unit):
+        if layout.RUN_DIR in runtime_dirs(unit):
             assert unit.get("RuntimeDirectoryPreserve") == ["yes"], unit
 
 
@@ -413,8 +413,8 @@ def test_named_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
 
 
 def test_dns64_conf_follows_the_engine() -> None:
-    assert gateway.dns64_conf(plan_with("dev", dns64__engine="bind9").dns64).path == gateway.NAMED_CONF_PATH
-    assert gateway.dns64_conf(plan_with("dev", dns64__engine="unbound").dns64).path == gateway.UNBOUND_CONF_PATH
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="bind9").dns64).path == layout.NAMED_CONF_PATH
+    assert gateway.dns64_conf(plan_with("dev", dns64__engine="unbound").dns64).path == layout.UNBOUND_CONF_PATH
 
 
 # --- NAT64: guard and TAYGA ----------------------------------------------------------------
@@ -638,4 +638,4 @@ def test_dns64_unit_creates_its_runtime_directory_and_keeps_it(stack: str) -> No
     unit = gateway.dns64_unit(PLANS[stack].dns64.engine).content
     assert "\nRuntimeDirectory=kubev6\n" in unit
     assert "\nRuntimeDirectoryPreserve=yes\n" in unit
-    assert gateway.RUN_DIR == "/run/kubev6"
+    assert layout.RUN_DIR == "/run/kubev6"

@@ -11,7 +11,7 @@ from harness.commons import checks
 from harness.commons.checks import CheckResult, OnHost
 from harness.commons.shell import CommandResult
 from planning.plan import make_plan
-from rendering import gateway, host_network
+from rendering import gateway, layout
 
 PLAN = make_plan(load_stack_file("lab").cluster)
 
@@ -66,7 +66,7 @@ def _routes_host(drop_one: bool) -> tuple[OnHost, str]:
     ]
 
     def answer(command: str) -> tuple[int, str]:
-        if command == f"{host_network.ROUTES_PATH} show":
+        if command == f"{layout.ROUTES_PATH} show":
             return 0, "".join(f"{r.destination} via {r.via}\n" for r in node.routes)
         if command == "ip -6 -j route show table main":
             return 0, json.dumps(kernel)

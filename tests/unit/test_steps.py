@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rendering import layout
 from rendering.files import RenderedFile
 from rendering.steps import Step
 
@@ -47,13 +48,13 @@ def test_packages_delete_removes_the_registry_folders_it_made() -> None:
     """A removed node's host returns to its snapshot: the hosts.toml folders go with their files."""
     from config_schemas.stack_files import load_stack_file
     from planning import make_plan
-    from rendering import node_install, steps
+    from rendering import steps
     from rendering.node_install import MIRROR_BINARIES, MirrorContent
 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     content = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
     step = steps.packages_step(plan, plan.minions[0], content)
-    certs = node_install.CONTAINERD_CERTS_DIR
+    certs = layout.CONTAINERD_CERTS_DIR
     made = {f.path.rsplit("/", 1)[0] for f in step.files if f.path.startswith(certs)}
     assert made, "the mirror stack writes a hosts.toml per registry"
     [rmdir] = [line for line in step.delete.splitlines() if line.startswith(f"rmdir {certs}")]
@@ -105,7 +106,7 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
     (bin_dir / "kubectl").write_text(_FAKE_KUBECTL)
     (bin_dir / "kubectl").chmod(0o755)
     script = steps.node_membership_scripts(plan, plan.minions[0]).delete
-    script = script.replace(steps.ADMIN_CONF, str(admin)).replace("/var/log/", f"{tmp_path}/")
+    script = script.replace(layout.ADMIN_CONF, str(admin)).replace("/var/log/", f"{tmp_path}/")
     log = tmp_path / "log"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "FOUND": found,
            "DRAIN_RC": drain_rc, "READY": ready}  # fmt: skip
@@ -136,13 +137,13 @@ def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
     for a kubelet nobody started (seen in test_day2's rejoin)."""
     from config_schemas.stack_files import load_stack_file
     from planning import make_plan
-    from rendering import node_install, steps
+    from rendering import steps
 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    start = f"{node_install.SUPERVISE_PATH} start kubelet kubelet.sh"
+    start = f"{layout.SUPERVISE_PATH} start kubelet kubelet.sh"
     for create, kubeadm in (
         (steps.kubeadm_join_step(plan, plan.minions[0]).create, "kubeadm join"),
         (steps.kubeadm_init_step(plan).create, "kubeadm init"),
     ):
         assert start in create and create.index(start) < create.index(kubeadm), create
-    assert f"{node_install.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE
+    assert f"{layout.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE

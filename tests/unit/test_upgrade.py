@@ -10,7 +10,7 @@ import pytest
 from config_schemas.stack_files import load_stack_file
 from planning import make_plan
 from planning.plan import ClusterPlan
-from rendering import steps, upgrade
+from rendering import layout, steps, upgrade
 
 
 def _plan(version: str = "1.36.1", **kubelet: object) -> ClusterPlan:
@@ -29,14 +29,14 @@ def test_init_converges_a_live_control_plane_instead_of_initialising_again() -> 
         create.index("the control plane runs this config"),
     )
     assert create.index("if [ ! -f /etc/kubernetes/admin.conf ]") < init < converge < same
-    assert f"elif ! cmp -s /etc/kubev6/kubeadm-init.yaml {upgrade.APPLIED_PATH}" in create
+    assert f"elif ! cmp -s /etc/kubev6/kubeadm-init.yaml {layout.KUBEADM_APPLIED_PATH}" in create
     # The upgrade only where the API server runs another version, with the new kubeadm checked first.
     apply = create[create.index('if [ "$server" != "v1.36.1" ]') :]
     assert apply.index("kubeadm version -o short") < apply.index("kubeadm upgrade apply")
     for phase in ("upload-config all", "control-plane all", "addon kube-proxy"):
         assert f"kubeadm init phase {phase} --config /etc/kubev6/kubeadm-init.yaml" in create
-    assert create.rstrip().endswith(f"cp -p /etc/kubev6/kubeadm-init.yaml {upgrade.APPLIED_PATH}")
-    assert upgrade.APPLIED_PATH in steps.KUBEADM_INIT_DELETE, "destroy removes the record too"
+    assert create.rstrip().endswith(f"cp -p /etc/kubev6/kubeadm-init.yaml {layout.KUBEADM_APPLIED_PATH}")
+    assert layout.KUBEADM_APPLIED_PATH in steps.KUBEADM_INIT_DELETE, "destroy removes the record too"
 
 
 def test_a_node_rollout_drains_upgrades_and_uncordons_only_when_something_changed() -> None:

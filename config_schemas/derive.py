@@ -1,8 +1,10 @@
-"""Address derivations: the one place each derived address is decided.
+"""Derivations from the validated config: the one place each derived address is decided.
 
-The planner builds the plan from these, and the config checks (config_schemas/topology_checks.py)
-call the same functions to refuse a config whose derived addresses collide, so a check can never
-disagree with what is rendered. They take the validated config, or the part they need.
+The bottom of the product's derivations: it imports only the model. The config checks
+(config_schemas/*_checks.py) call these to refuse a config whose derived addresses collide, and
+the planner (planning/plan.py) builds the plan from the same calls, so a check can never disagree
+with what is rendered, and neither package needs the other. They take the validated config, or the
+part they need.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from config_schemas.model import ClusterConfig, GatewayConfig
 
 DNS_SERVICE_INDEX = 10  # kubeadm gives CoreDNS the service subnet's 10th address
+API_SERVER_PORT = 6443  # what every master's kube-apiserver binds (kubeadm's bindPort)
+BGP_PORT = 179  # the gateway's route reflector listens there (the nodes only connect)
 
 
 def derived_pod_subnet(cfg: ClusterConfig, index: int) -> netaddr.IPNetwork | None:
@@ -30,6 +34,11 @@ def derived_pod_subnet(cfg: ClusterConfig, index: int) -> netaddr.IPNetwork | No
     if supernet.prefixlen > 64 or not 0 <= host_part < 2 ** (64 - supernet.prefixlen):
         return None
     return netaddr.IPNetwork((int(supernet.network) + (host_part << 64), 64), version=6)
+
+
+def pod_subnets(cfg: ClusterConfig) -> list[netaddr.IPNetwork | None]:
+    """Every node's pod /64 in config order (None: not derivable, which the checks refuse)."""
+    return [derived_pod_subnet(cfg, i) for i in range(len(cfg.nodes))]
 
 
 def tayga_ipv6_address(cfg: ClusterConfig) -> netaddr.IPAddress | None:
@@ -67,7 +76,7 @@ def dns_service_ip(service_subnet: netaddr.IPNetwork) -> netaddr.IPAddress:
     return service_subnet[DNS_SERVICE_INDEX]
 
 
-def api_endpoint(master_address: netaddr.IPAddress, port: int = 6443) -> str:
+def api_endpoint(master_address: netaddr.IPAddress, port: int = API_SERVER_PORT) -> str:
     """host:port with the IPv6 literal bracketed (quote it in YAML, kubeadm#3101)."""
     return f"[{master_address}]:{port}"
 
