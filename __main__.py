@@ -58,16 +58,14 @@ deployed = Deployed()  # what the last `up` left: the outputs below read back
 live = refuse_live_changes(plan, deployed) if stages.kubeadm else None
 # Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
 mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
-keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.config.ssh.public_key))
+keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.ssh.public_key))
 access = ssh_access(plan, keys.private_key)
 machines: Machines = (
-    LibvirtInfra("libvirt", LibvirtInfraArgs(plan, keys.public_key))
-    if plan.config.platform.kind == "libvirt"
-    else ExistingMachines()
+    LibvirtInfra("libvirt", LibvirtInfraArgs(plan, keys.public_key)) if plan.libvirt is not None else ExistingMachines()
 )
 # Existing hosts: which machine each one is (a reinstalled one holds no token: its commands run again).
 machine_ids: dict[str, str] | None = None
-if plan.config.platform.kind == "existing":
+if plan.platform == "existing":
     machine_ids = machine_tokens(plan, deployed, keys.private_key)
     identities = MachineIdentities("machines", MachineIdentitiesArgs(plan.hosts, access, machine_ids))
     access = access.with_identities(identities.by_host)
@@ -128,7 +126,7 @@ if stages.kubeadm:
                 ResourceOptions(depends_on=[nodes[n.name], cni[n.name], *joined_masters]),
             )
         )
-    if plan.config.network.policy == "kube-network-policies":
+    if plan.network_policy == "kube-network-policies":
         policy = NetworkPolicy(
             "network-policy",
             NetworkPolicyArgs(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_libvirt as libvirt
 
-from config_schemas.model import LibvirtPlatform
 from planning.plan import ClusterPlan, HostPlan
+from planning.settings import LibvirtPlan
 from rendering.cloud_init import mac_address, network_config, user_data
 
 # The provider leaves out <dns> when `dns.enabled` is false, and libvirt's default is a resolver on the
@@ -45,8 +45,8 @@ class LibvirtInfra(pulumi.ComponentResource):
     def __init__(self, name: str, args: LibvirtInfraArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:LibvirtInfra", name, None, opts)
         plan = args.plan
-        platform = plan.config.platform
-        if not isinstance(platform, LibvirtPlatform):
+        platform = plan.libvirt
+        if platform is None:
             raise TypeError("LibvirtInfra needs platform.kind: libvirt")
         self.plan, self.platform, self.public_key = plan, platform, args.public_key
         self.provider = libvirt.Provider(f"{name}-provider", uri=platform.uri, opts=pulumi.ResourceOptions(parent=self))
@@ -116,7 +116,7 @@ class LibvirtInfra(pulumi.ComponentResource):
             f"{host.name}-cloud-init",
             name=f"{host.name}-cloud-init.iso",
             pool=self.pool.name,
-            user_data=public_key.apply(lambda key: user_data(host, key, plan.config.ssh.user)),
+            user_data=public_key.apply(lambda key: user_data(host, key, plan.ssh.user)),
             network_config=network_config(
                 host, plan.cluster_interface, plan.node_prefix.prefixlen, plan.nameserver(host), plan.uplink
             ),
@@ -151,7 +151,7 @@ class LibvirtInfra(pulumi.ComponentResource):
         )
 
 
-def kernel_cmdline(platform: LibvirtPlatform) -> list[dict[str, str]]:
+def kernel_cmdline(platform: LibvirtPlan) -> list[dict[str, str]]:
     """The command line in the exact form the provider reads back from the domain (else every `up`
     replaces the domains): it writes all words sorted, and reads the `key=value` words into maps (a
     repeated key starts the next map) followed by one map `_` of the bare words."""

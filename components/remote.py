@@ -50,7 +50,7 @@ class SshAccess:
 
 
 def ssh_access(plan: ClusterPlan, private_key: pulumi.Output[str]) -> SshAccess:
-    ssh = plan.config.ssh
+    ssh = plan.ssh
     return SshAccess(ssh.user, ssh.port, private_key, ssh.dial_error_limit, ssh.per_dial_timeout)
 
 

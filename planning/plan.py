@@ -3,7 +3,8 @@
 Renderers, components and the labs read this plan; nothing else decides an address. The
 derivations themselves live in `config_schemas.derive`, which the config checks call too. Each
 renderer gets the typed sub-plan it needs (`Nat64Plan`, `Dns64Plan`, `UplinkPlan`, `MirrorPlan`,
-`KubeadmPlan`, a `HostPlan`), never the whole config.
+`KubeadmPlan`, a `HostPlan`, and those of `planning/settings.py`), never the whole config: the plan
+holds no config model.
 """
 
 from __future__ import annotations
@@ -24,8 +25,18 @@ from config_schemas.derive import (
     tayga_ipv6_address,
     uplink_next_hop,
 )
-from config_schemas.model import ClusterConfig, KubernetesConfig, StagesConfig
+from config_schemas.model import ClusterConfig, KubernetesConfig
 from planning.bgp import BgpPlan, make_bgp_plan
+from planning.settings import (
+    LibvirtPlan,
+    SshPlan,
+    StagesPlan,
+    WorkloadsPlan,
+    libvirt_plan,
+    ssh_plan,
+    stages_plan,
+    workloads_plan,
+)
 
 Role = Literal["gateway", "master", "minion"]
 DEFAULT = netaddr.IPNetwork("::/0")
@@ -107,6 +118,7 @@ class MirrorPlan:
     address: netaddr.IPAddress
     port: int
     registry_port: int  # the OCI registry beside the HTTP server
+    source: str | None  # kubernetes.mirror.source: the local folder it serves (None: the built artifacts)
 
     @property
     def url(self) -> str:
@@ -158,10 +170,13 @@ class KubeadmPlan:
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    config: ClusterConfig
     node_prefix: netaddr.IPNetwork
     cluster_interface: str
     bridge_host_address: netaddr.IPAddress  # this machine's, on a local cluster bridge
+    local_bridge: str | None  # network.localBridge: the lab's veth from this machine to the node network
+    platform: Literal["libvirt", "existing"]
+    libvirt: LibvirtPlan | None  # platform.kind: libvirt (components/libvirt_infra.py); None on existing hosts
+    ssh: SshPlan
     gateway: HostPlan
     nodes: tuple[HostPlan, ...]  # Kubernetes nodes, master first, in config order otherwise
     nat64: Nat64Plan
@@ -169,7 +184,9 @@ class ClusterPlan:
     uplink: UplinkPlan | None
     mirror: MirrorPlan
     kubeadm: KubeadmPlan
-    stages: StagesConfig
+    stages: StagesPlan
+    workloads: WorkloadsPlan
+    network_policy: Literal["none", "kube-network-policies"]  # network.policy (components/network_addons.py)
     bgp: BgpPlan | None = None  # network.routing: bgp (planning/bgp.py); the pod /64s are then not in `routes`
     api_lb: ApiLoadBalancerPlan | None = None  # controlPlaneEndpoint.mode: gateway-haproxy
 
@@ -301,6 +318,7 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         else None
     )
     endpoint = cfg.kubernetes.control_plane_endpoint
+    mirror = cfg.kubernetes.mirror
     api_lb = None
     if endpoint.mode == "gateway-haproxy":
         listen = endpoint.address if endpoint.address is not None else gw.address
@@ -322,18 +340,23 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
         upload_certs=api_lb is not None,
     )
     return ClusterPlan(
-        config=cfg,
         node_prefix=net.node_prefix,
         cluster_interface=net.cluster_interface,
         bridge_host_address=bridge_host_address(net.node_prefix),
+        local_bridge=net.local_bridge,
+        platform=cfg.platform.kind,
+        libvirt=libvirt_plan(cfg),
+        ssh=ssh_plan(cfg),
         gateway=gateway,
         nodes=tuple(nodes),
         nat64=nat64,
         dns64=dns64,
         uplink=uplink,
-        mirror=MirrorPlan(gw.name, gw.address, cfg.kubernetes.mirror.port, cfg.kubernetes.mirror.registry_port),
+        mirror=MirrorPlan(gw.name, gw.address, mirror.port, mirror.registry_port, mirror.source),
         kubeadm=kubeadm,
-        stages=cfg.stages,
+        stages=stages_plan(cfg),
+        workloads=workloads_plan(cfg),
+        network_policy=net.policy,
         bgp=make_bgp_plan(cfg),
         api_lb=api_lb,
     )

@@ -44,7 +44,7 @@ def _gateway_lines(plan: ClusterPlan) -> list[str]:
 
 
 def _uplink_label(plan: ClusterPlan) -> str:
-    interface = plan.config.gateway.uplink_interface
+    interface = plan.nat64.uplink_interface
     if plan.uplink is not None:
         return f"uplink {interface} {plan.uplink.address} via {plan.uplink.next_hop}"
     return f"uplink {interface} (IPv4, as the host has it)"

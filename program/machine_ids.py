@@ -100,7 +100,7 @@ def machine_tokens(plan: ClusterPlan, deployed: Deployed, private_key: pulumi.Ou
     observed: dict[str, str | None] = {}
     if asked:
         key = _sync_await(private_key.future())
-        ssh = plan.config.ssh
+        ssh = plan.ssh
         observed = read_tokens(asked, Reached(ssh.user, ssh.port, str(key))) if key else {}
     tokens, notes = choose_tokens([h.name for h in plan.hosts], recorded, observed, new_token)
     for note in notes:

@@ -17,8 +17,8 @@ RUNTIME_FILE = "RUNTIME"  # which containerd and runc the build made
 
 
 def mirror_source(plan: ClusterPlan) -> Path:
-    source = plan.config.kubernetes.mirror.source
-    return Path(source) if source else artifacts_dir(plan.config.kubernetes.version)
+    source = plan.mirror.source
+    return Path(source) if source else artifacts_dir(plan.kubeadm.kubernetes.version)
 
 
 def mirror_content(plan: ClusterPlan) -> MirrorContent:
@@ -27,7 +27,7 @@ def mirror_content(plan: ClusterPlan) -> MirrorContent:
     # Every file the build writes, not only some: a half-built folder would fail at kubeadm init.
     binaries = (*MIRROR_BINARIES, *addon_binaries(plan))
     expected = [f"bin/{b}" for b in (*binaries, REGISTRY_BINARY)] + [f"images/{i}" for i in MIRROR_IMAGES]
-    if plan.config.network.policy == "kube-network-policies":
+    if plan.network_policy == "kube-network-policies":
         expected.append(f"images/{POLICY_IMAGE}")
     expected.append(f"registry/{REGISTRY_ARCHIVE}")
     missing = [f for f in expected if not (source / f).is_file()]

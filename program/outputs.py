@@ -10,7 +10,7 @@ from planning.plan import ClusterPlan
 
 
 def stage_states(plan: ClusterPlan) -> dict[str, str]:
-    stages = plan.config.stages
+    stages = plan.stages
     return {
         "network": "on",
         "install": "on" if stages.install else "off (stages.install: false)",
@@ -27,8 +27,8 @@ def export_outputs(
     policy_checks: pulumi.Output[dict[str, str]] | None = None,
     machine_ids: dict[str, str] | None = None,
 ) -> None:
-    cfg = plan.config
-    pulumi.export("platform", {"kind": cfg.platform.kind, "domainType": getattr(cfg.platform, "domain_type", "n/a")})
+    domain_type = plan.libvirt.domain_type if plan.libvirt is not None else "n/a"
+    pulumi.export("platform", {"kind": plan.platform, "domainType": domain_type})
     pulumi.export("stages", stage_states(plan))
     pulumi.export(
         "gateway",

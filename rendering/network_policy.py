@@ -72,7 +72,7 @@ class PolicyChecks:
 
 
 def render_policy_checks(plan: ClusterPlan) -> PolicyChecks:
-    cfg = plan.config.workloads
+    cfg = plan.workloads
     namespace = f"{cfg.namespace}-policy"
     service = f"{GUARDED}.{namespace}.svc.{plan.kubeadm.dns_domain}"
     minions = [m.name for m in plan.minions] or [plan.master.name]
@@ -113,7 +113,7 @@ def render_policy_checks(plan: ClusterPlan) -> PolicyChecks:
         namespace=namespace,
         image=cfg.image,
         check_image=cfg.check_image,
-        pull_policy="Never" if plan.kubeadm.kubernetes.artifacts == "mirror" else None,
+        pull_policy=cfg.pull_policy,
         guarded_node=guarded,
         ip_block=ip_block,
         clients=clients,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config_schemas.model import WorkloadsConfig
 from planning.plan import ClusterPlan
+from planning.settings import WorkloadsPlan
 
 APP = "kubev6-echo"
 PORT = 8080
@@ -41,7 +41,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Workloads:
-    settings: WorkloadsConfig
+    settings: WorkloadsPlan
     echo_nodes: tuple[str, ...]  # the echo pods spread over the minions
     check_nodes: tuple[str, ...]  # the checks run from the first minion: other minions' pods are across nodes
     replicas: int
@@ -52,7 +52,7 @@ class Workloads:
 
 
 def render_workloads(plan: ClusterPlan) -> Workloads:
-    cfg = plan.config.workloads
+    cfg = plan.workloads
     domain = plan.kubeadm.dns_domain
     minions = tuple(m.name for m in plan.minions)
     service = f"{APP}.{cfg.namespace}.svc.{domain}"
@@ -80,7 +80,7 @@ def render_workloads(plan: ClusterPlan) -> Workloads:
         echo_nodes=minions,
         check_nodes=minions[:1],
         replicas=max(cfg.replicas, len(minions)),
-        pull_policy="Never" if plan.kubeadm.kubernetes.artifacts == "mirror" else None,
+        pull_policy=cfg.pull_policy,
         service_name=service,
         headless_name=headless,
         checks=checks,

@@ -18,7 +18,7 @@ from harness.netlab.preflight import lab_plan
 
 
 def _refuse(stack: str) -> str | None:
-    if lab_plan(stack).config.stages.kubeadm:
+    if lab_plan(stack).stages.kubeadm:
         return f"stack {stack} runs Kubernetes: `python -m harness.k8slab` brings it up and checks the cluster"
     return None
 

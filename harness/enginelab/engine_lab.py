@@ -130,7 +130,7 @@ def engine_check(
         log(f"pulumi up again: {_changes(again)} in {again.seconds:.1f}s")
         ok = checks_ok and again.changed == 0
     kubeconfig_file(work_dir).unlink(missing_ok=True)
-    if lab.lab.plan.config.stages.kubeadm:
+    if lab.lab.plan.stages.kubeadm:
         log("the cluster is destroyed: `bash scripts/k8s-lab.sh up` brings one up and leaves it running")
     if lab.run is not None and not lab.deployed:
         lab.run.remove()  # destroyed: forget the stack, so the next run starts from a clean backend
@@ -169,7 +169,7 @@ def _report_checks(
     log: Callable[[str], None],
     cluster_checks: ClusterChecks | None,
 ) -> bool:
-    if lab.lab.plan.config.stages.kubeadm:
+    if lab.lab.plan.stages.kubeadm:
         if cluster_checks is None:
             raise ValueError(f"stack {lab.lab.stack} runs Kubernetes: its cluster checks are harness.k8slab's")
         _publish_kubeconfig(lab, up, log)

@@ -25,7 +25,7 @@ def reinstall(lab: Lab, host_name: str) -> None:
     host = next(h for h in lab.plan.hosts if h.name == host_name)
     ns = lab.names.host_ns(host)
     cgroup = None
-    if host.is_kube_node and lab.plan.config.kubernetes.kubelet.cgroup_root_prefix and lab.plan.config.stages.install:
+    if host.is_kube_node and lab.plan.kubeadm.kubernetes.kubelet.cgroup_root_prefix and lab.plan.stages.install:
         cgroup = lab.plan.kubeadm.cgroup_root(host.name).lstrip("/")
     stop_namespace_processes(ns)  # the daemons first: kubelet and containerd would restart containers
     if cgroup is not None:

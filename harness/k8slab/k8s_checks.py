@@ -119,6 +119,6 @@ def run_k8s_checks(
             timed_check("k8s_runtime_is_the_pinned_containerd", runtime_pinned),
             timed_check("k8s_workload_outputs_pass", workloads_pass),
         ]
-        if plan.config.kubernetes.kubelet.cgroup_root_prefix:
+        if plan.kubeadm.kubernetes.kubelet.cgroup_root_prefix:
             checks.append(timed_check("k8s_pods_in_node_cgroups", pods_in_node_cgroups))
         return checks

@@ -40,7 +40,7 @@ MODULE_EVIDENCE = {
 
 def is_kubernetes_machine(plan: ClusterPlan, host: HostPlan) -> bool:
     """A node of a stack that installs Kubernetes: it gets what kubelet and containerd need."""
-    return host.role != "gateway" and plan.config.stages.install
+    return host.role != "gateway" and plan.stages.install
 
 
 def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
@@ -49,7 +49,7 @@ def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
     cache, see lab.cni_runtime), the mirror's on an air-gapped gateway, and on a Kubernetes machine
     its whole runtime state."""
     host_step_list = [step for _, step in steps.host_steps(plan, host)]
-    if host.role == "gateway" and plan.config.stages.install and plan.config.kubernetes.artifacts == "mirror":
+    if host.role == "gateway" and plan.stages.install and plan.kubeadm.kubernetes.artifacts == "mirror":
         host_step_list.append(steps.mirror_step(plan))
     targets = [d for step in host_step_list for d in step.state_dirs]
     if is_kubernetes_machine(plan, host):

@@ -24,15 +24,14 @@ class LabRefused(ValueError):
 
 def unrunnable(plan: ClusterPlan) -> list[str]:
     """Why the lab cannot run `plan` (empty: it can). Pure."""
-    cfg = plan.config
     reasons = []
-    if cfg.gateway.nat64.engine != "tayga":
+    if plan.nat64.engine != "tayga":
         reasons.append(
-            f"gateway.nat64.engine is {cfg.gateway.nat64.engine}: the lab runs TAYGA only "
+            f"gateway.nat64.engine is {plan.nat64.engine}: the lab runs TAYGA only "
             "(Jool needs its kernel module, which this machine cannot load)"
         )
-    if INTERNET_DNS not in cfg.gateway.dns64.upstream:
-        upstream = ", ".join(str(u) for u in cfg.gateway.dns64.upstream)
+    if INTERNET_DNS not in plan.dns64.upstream:
+        upstream = ", ".join(str(u) for u in plan.dns64.upstream)
         reasons.append(
             f"gateway.dns64.upstream ({upstream}) lacks the lab internet's resolver {INTERNET_DNS}: DNS64 "
             "would never answer"
@@ -43,9 +42,7 @@ def unrunnable(plan: ClusterPlan) -> list[str]:
             f"internet's documentation address {INTERNET_WEB} (RFC 6052): use a network-specific prefix"
         )
     zone = TEST_NAME.rsplit(".", 1)[-1] + "."
-    if cfg.gateway.dns64.engine == "unbound" and not any(
-        f"{TEST_NAME}.".endswith(z) for z in cfg.gateway.dns64.local_zones
-    ):
+    if plan.dns64.engine == "unbound" and not any(f"{TEST_NAME}.".endswith(z) for z in plan.dns64.local_zones):
         reasons.append(
             f"gateway.dns64.localZones lacks {zone}: Unbound refuses the lab internet's name {TEST_NAME} (RFC 6761)"
         )

@@ -100,7 +100,9 @@ class Lab:
         # What differs from the stack file for this instance: set on the stack by the engine lab too.
         self.config_overrides = instance_overrides(raw, self.instance, PREFIX + lab_tag)
         self.raw_config = apply_overrides(raw, self.config_overrides)
-        self.plan = plan if plan is not None else make_plan(parse_config(self.raw_config).cluster)
+        # This instance's validated config: what tests edit to build another plan (the plan holds no config).
+        self.config = parse_config(self.raw_config).cluster
+        self.plan = plan if plan is not None else make_plan(self.config)
         self.names = LabNames(stack, lab_tag, LabNames.for_plan(stack, self.plan).host_short)
         self.state = LabState(self.names.prefix)
         self.owned = False  # only a lab this object started (or adopted for `down`) is torn down
@@ -141,7 +143,7 @@ class Lab:
             for host in self.plan.hosts:
                 self.execs[host.name] = node_config.prepare_host(self.plan, host, self.names.host_ns(host), self.state)
             # Several kubelets on one host: each node's pods under a cgroup root of its own.
-            if self.plan.config.kubernetes.kubelet.cgroup_root_prefix and self.plan.config.stages.install:
+            if self.plan.kubeadm.kubernetes.kubelet.cgroup_root_prefix and self.plan.stages.install:
                 for node in self.plan.nodes:
                     name = self.plan.kubeadm.cgroup_root(node.name).lstrip("/")
                     self.state.record_cgroup_root(name)

@@ -47,11 +47,11 @@ class Topology:
 
     @property
     def cluster_if(self) -> str:
-        return self.plan.config.network.cluster_interface
+        return self.plan.cluster_interface
 
     @property
     def uplink_if(self) -> str:
-        return self.plan.config.gateway.uplink_interface
+        return self.plan.nat64.uplink_interface
 
     def switch(self) -> HostExec:
         return HostExec(self.names.switch_ns)
@@ -64,9 +64,9 @@ class Topology:
 
     def uplink_addresses(self) -> tuple[netaddr.IPNetwork, netaddr.IPAddress]:
         """The gateway's IPv4 uplink address and next hop: from the stack if set, else the lab's."""
-        gw = self.plan.config.gateway
-        if gw.uplink_address is not None and gw.uplink_gateway is not None:
-            return gw.uplink_address, gw.uplink_gateway
+        uplink = self.plan.uplink
+        if uplink is not None:
+            return uplink.address, uplink.next_hop
         return UPLINK_GATEWAY_SIDE, UPLINK_INTERNET_SIDE.ip
 
     def internet_side(self) -> netaddr.IPNetwork:
@@ -76,20 +76,20 @@ class Topology:
     # --- bring up -----------------------------------------------------------------------
 
     def validate(self) -> None:
-        net = self.plan.config.network
+        local_bridge = self.plan.local_bridge
         if self.root_access:
-            if not net.local_bridge:
+            if not local_bridge:
                 raise ValueError(
                     "root_access needs network.localBridge in the stack: the node network would otherwise "
                     "appear in the root namespace (dev-like stacks use this machine's own fd00::/64)"
                 )
-            if len(net.local_bridge) > 15:
-                raise ValueError(f"network.localBridge {net.local_bridge!r} is longer than 15 characters")
+            if len(local_bridge) > 15:
+                raise ValueError(f"network.localBridge {local_bridge!r} is longer than 15 characters")
             root_addr = self.plan.bridge_host_address
             if any(h.address == root_addr for h in self.plan.hosts):
                 raise ValueError(f"the bridge host address {root_addr} is a host address; root access needs it free")
             for route in read_host_routes():
-                if route.device == net.local_bridge or route.destination.prefixlen == 0:
+                if route.device == local_bridge or route.destination.prefixlen == 0:
                     continue
                 d, n = route.destination, self.plan.node_prefix
                 if d.first <= n.last and n.first <= d.last:
@@ -166,7 +166,7 @@ class Topology:
         )
 
     def _add_root_access(self) -> None:
-        link = self.plan.config.network.local_bridge
+        link = self.plan.local_bridge
         assert link is not None
         port = self.names.switch_port("root")
         run(["ip", "link", "add", link, "type", "veth", "peer", "name", port, "netns", self.names.switch_ns])

@@ -82,8 +82,8 @@ def no_global_ipv4_on_nodes(lab: VmLabView, hosts: Sequence[HostPlan] | None = N
             shared.no_ipv4(check, on_guest(lab, host.name))
             seen.append(host.name)
         gw = lab.plan.gateway
-        uplink = str(lab.plan.config.gateway.uplink_address)
-        res = lab.guest(gw.name).run(f"ip -4 -o addr show dev {lab.plan.config.gateway.uplink_interface}")
+        uplink = str(lab.plan.uplink.address if lab.plan.uplink is not None else None)
+        res = lab.guest(gw.name).run(f"ip -4 -o addr show dev {lab.plan.nat64.uplink_interface}")
         if uplink not in res.stdout:
             check.fail_command(f"{gw.name}: uplink address {uplink} missing", res)
         check.summary = f"no IPv4 on {', '.join(seen)}; gateway uplink {uplink}"

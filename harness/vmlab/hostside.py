@@ -25,6 +25,7 @@ from typing import Any
 from config_schemas.derive import bridge_host_address
 from harness.commons import webserver
 from planning.plan import ClusterPlan
+from planning.settings import LibvirtPlan
 
 TEST_NAME = "web.kubev6.test"
 TEST_ZONE = "test"
@@ -57,8 +58,13 @@ class State:
         self.file.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def _libvirt(plan: ClusterPlan) -> LibvirtPlan:
+    assert plan.libvirt is not None, "the VM lab runs libvirt stacks only"
+    return plan.libvirt
+
+
 def uplink_host_address(plan: ClusterPlan) -> str:
-    return str(bridge_host_address(plan.config.platform.uplink_prefix))  # type: ignore[union-attr]
+    return str(bridge_host_address(_libvirt(plan).uplink_prefix))
 
 
 def _run(argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -166,7 +172,7 @@ class Stranger:
     def start(self) -> None:
         if self.exists():
             return
-        bridge = self.plan.config.platform.cluster_bridge  # type: ignore[union-attr]
+        bridge = _libvirt(self.plan).cluster_bridge
         gw = str(self.plan.gateway.address)
         ns = ["ip", "-n", STRANGER_NS]
         _run(["ip", "netns", "add", STRANGER_NS])

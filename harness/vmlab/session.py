@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config_schemas.model import LibvirtPlatform
 from config_schemas.stack_files import load_stack_file
 from harness.commons import libvirtd
 from harness.commons.checks import CheckResult
@@ -46,8 +45,8 @@ class VmLab:
         self.state_dir = state_dir
         self.state = State(state_dir)
         self.plan: ClusterPlan = make_plan(load_stack_file(stack).cluster)
-        platform = self.plan.config.platform
-        assert isinstance(platform, LibvirtPlatform), f"{stack} is not a libvirt stack"
+        platform = self.plan.libvirt
+        assert platform is not None, f"{stack} is not a libvirt stack"
         self.platform = platform
         self.uri = platform.uri
         self.test_server = TestServer(self.plan, self.state)
@@ -63,7 +62,7 @@ class VmLab:
 
     def guest(self, name: str) -> Guest:
         host = self.plan.host(name)
-        return Guest(name, host.ssh_host, self.key_path, self.plan.config.ssh.user)
+        return Guest(name, host.ssh_host, self.key_path, self.plan.ssh.user)
 
     def infra_names(self) -> dict[str, str]:
         """What LibvirtInfra names things in libvirt for this stack."""

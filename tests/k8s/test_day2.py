@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from config_schemas.model import ClusterConfig
 from harness.commons.engine import EngineError, OpResult
 from harness.enginelab.engine_lab import EngineLab
 from harness.enginelab.reinstall import reinstall
@@ -37,8 +38,7 @@ ADDED = "kube-minion-2"  # nodes[2] of the stack file
 RESULTS: dict[str, OpResult] = {}
 
 
-def _without_added(plan: ClusterPlan) -> ClusterPlan:
-    cfg = plan.config
+def _without_added(cfg: ClusterConfig) -> ClusterPlan:
     return make_plan(cfg.model_copy(update={"nodes": [n for n in cfg.nodes if n.name != ADDED]}))
 
 
@@ -89,7 +89,7 @@ def _checks_pass(plan: ClusterPlan, up: OpResult) -> None:
 def _set_node(cluster: EngineLab, index: int) -> None:
     """nodes[index] as the lab's plan has it (this instance's addresses), set by path."""
     assert cluster.run is not None
-    node = next(n for n in cluster.lab.plan.config.nodes if n.name == ADDED)
+    node = next(n for n in cluster.lab.config.nodes if n.name == ADDED)
     fields = {"name": node.name, "role": node.role, "address": str(node.address), "podSubnet": str(node.pod_subnet)}
     for key, value in fields.items():
         cluster.run.set_config(f"nodes[{index}].{key}", value, path=True)
@@ -102,7 +102,7 @@ def test_up_with_one_minion(cluster: EngineLab) -> None:
     RESULTS["first"] = up
     assert set(up.changes) == {"create"}, up.changes
     assert ADDED not in up.outputs["nodes"]
-    _checks_pass(_without_added(cluster.lab.plan), up)
+    _checks_pass(_without_added(cluster.lab.config), up)
 
 
 def test_the_original_bootstrap_tokens_are_deleted(cluster: EngineLab) -> None:
@@ -253,7 +253,7 @@ def test_a_removed_minion_is_drained_deleted_reset_and_unrouted(cluster: EngineL
     assert ADDED not in names, names
     assert _bootstrap_tokens(kubeconfig) == [], "the join's token goes with it"
     gone = next(n for n in cluster.lab.plan.nodes if n.name == ADDED)
-    remaining = _without_added(cluster.lab.plan)
+    remaining = _without_added(cluster.lab.config)
     for host in remaining.hosts:
         routes = cluster.lab.execs[host.name].run(["ip", "-6", "route", "show"]).stdout
         stale = [r for r in routes.splitlines() if str(gone.pod_subnet) in r or f"via {gone.address} " in r]

@@ -257,12 +257,12 @@ def test_a_lost_master_leaves_the_cluster_serving(ha: EngineLab) -> None:
     dns_moved = _wait(f"cluster DNS served from nodes other than {FAULTY}", dns_elsewhere, 420, every=5)
     # A new pod schedules (on the minion) and reaches the echo Service by name (`timeout`, not
     # `wget -T`: the check image's busybox 1.35 wget segfaults with -T, see rendering/workloads.py).
-    namespace = plan.config.workloads.namespace
+    namespace = plan.workloads.namespace
     probe = "ha-fault-probe"
     _kubectl(kubeconfig, "-n", namespace, "delete", "pod", probe, "--ignore-not-found", "--wait=true")
     pull = ["--image-pull-policy=Never"] if plan.kubeadm.kubernetes.artifacts == "mirror" else []
     url = f"http://{APP}.{namespace}.svc.{plan.kubeadm.dns_domain}/hostname"  # the Service: port 80
-    _kubectl(kubeconfig, "-n", namespace, "run", probe, f"--image={plan.config.workloads.check_image}",
+    _kubectl(kubeconfig, "-n", namespace, "run", probe, f"--image={plan.workloads.check_image}",
              "--restart=Never", *pull, "--", "sh", "-c", f"timeout 10 wget -q -O- {url}")  # fmt: skip
 
     def probe_done() -> bool | str:
@@ -320,14 +320,14 @@ def test_a_second_up_changes_nothing(ha: EngineLab) -> None:
 
 def test_an_even_number_of_masters_is_refused_at_preview(ha: EngineLab) -> None:
     assert ha.run is not None
-    third = ha.lab.plan.config.nodes[2]
+    third = ha.lab.config.nodes[2]
     ha.run.remove_config("nodes[2]", path=True)
     try:
         with pytest.raises(EngineError, match=r"kubev6:nodes: 2 nodes have role: master"):
             ha.run.preview()
     finally:
         # Put nodes[2] back in place (the minion moved to nodes[2] when it was removed).
-        minion = ha.lab.plan.config.nodes[3]
+        minion = ha.lab.config.nodes[3]
         for index, node in ((2, third), (3, minion)):
             fields = {"name": node.name, "role": node.role, "address": str(node.address),
                       "podSubnet": str(node.pod_subnet)}  # fmt: skip
@@ -373,7 +373,7 @@ def test_the_removed_masters_join_again(ha: EngineLab) -> None:
     the control plane; etcd has three started members again."""
     assert ha.run is not None
     plan = ha.lab.plan
-    for index, node in enumerate(plan.config.nodes[1:], start=1):  # the masters back at 1, 2; the minion at 3
+    for index, node in enumerate(ha.lab.config.nodes[1:], start=1):  # the masters back at 1, 2; the minion at 3
         fields = {"name": node.name, "role": node.role, "address": str(node.address), "podSubnet": str(node.pod_subnet)}
         for key, value in fields.items():
             ha.run.set_config(f"nodes[{index}].{key}", value, path=True)

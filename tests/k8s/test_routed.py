@@ -134,7 +134,7 @@ def test_a_removed_minions_route_is_withdrawn_everywhere(routed: EngineLab) -> N
     touched = {name for op, name in up.steps if op in ("update", "replace", "create-replacement")}
     networks = {f"{h.name}-network" for h in routed.lab.plan.hosts if h.name != REMOVED}
     assert networks & touched == {f"{routed.lab.plan.gateway.name}-network"}, sorted(touched)
-    cfg = routed.lab.plan.config
+    cfg = routed.lab.config
     remaining = make_plan(cfg.model_copy(update={"nodes": [n for n in cfg.nodes if n.name != REMOVED]}))
     _check_bgp(routed, remaining)
     gone = routed.lab.plan.host(REMOVED)

@@ -52,7 +52,7 @@ def old_artifacts(artifacts: Path) -> Path:
 
 
 def _plan_at(cluster: EngineLab, version: str, containerd: str) -> ClusterPlan:
-    cfg = cluster.lab.plan.config
+    cfg = cluster.lab.config
     k8s = cfg.kubernetes.model_copy(
         update={"version": version, "containerd": cfg.kubernetes.containerd.model_copy(update={"version": containerd})}
     )

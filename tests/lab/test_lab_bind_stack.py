@@ -11,7 +11,7 @@ pytestmark = pytest.mark.lab
 
 
 def test_bind9_is_the_resolver(lab_bind_stack: Lab) -> None:
-    assert lab_bind_stack.plan.config.gateway.dns64.engine == "bind9"
+    assert lab_bind_stack.plan.dns64.engine == "bind9"
     gw = lab_bind_stack.execs[lab_bind_stack.plan.gateway.name]
     assert "named" in gw.run(["sh", "-c", 'cat /proc/"$(cat /run/kubev6/dns64.pid)"/comm']).stdout
 

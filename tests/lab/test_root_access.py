@@ -28,7 +28,7 @@ def root_state() -> tuple[str, str]:
 def test_root_access_reaches_the_nodes_and_goes_away() -> None:
     before = root_state()
     with lab_session("lab", root_access=True, pods_per_minion=0, pods_on_master=0, log=lambda m: None) as lab:
-        bridge = lab.plan.config.network.local_bridge
+        bridge = lab.plan.local_bridge
         assert bridge is not None
         links, routes = root_state()
         assert f"{lab.plan.node_prefix[1]}/64" in links and bridge in links
@@ -75,11 +75,11 @@ def test_two_labs_of_one_stack_run_side_by_side_each_with_its_root_access() -> N
             assert lab.names.prefix != other.names.prefix
             links, _ = root_state()
             for each in (lab, other):
-                assert f"{each.plan.config.network.local_bridge}@" in links
+                assert f"{each.plan.local_bridge}@" in links
                 assert b"kv6lab-node" in node_page(each.plan.master.address)
         assert b"kv6lab-node" in node_page(other.plan.master.address), "our teardown broke the other lab"
     finally:
         down = subprocess.run([*lab_cmd, "down", "--stack", "lab"], cwd=ROOT, env=env, capture_output=True)
     assert down.returncode == 0, down.stderr
     links, routes = root_state()
-    assert f"{other.plan.config.network.local_bridge}@" not in links and str(other.plan.node_prefix) not in routes
+    assert f"{other.plan.local_bridge}@" not in links and str(other.plan.node_prefix) not in routes

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # run on the machine and are not ours to judge.
 LAB = Lab("lab", log=lambda msg: None)
 PREFIX = LAB.names.prefix
-ROOT_LINK = LAB.plan.config.network.local_bridge
+ROOT_LINK = LAB.plan.local_bridge
 # Command-line fragments of this lab's processes (its state dir; its daemons read /etc/kubev6
 # configs; its internet's resolver). Every lab's daemons have the last two: a process inside
 # another lab's namespace is that lab's.

@@ -186,8 +186,8 @@ def render_everything(plan: ClusterPlan) -> list[str]:
     texts = []
     for host in plan.hosts:
         texts.append(steps.network_step(plan, host).create)
-        if plan.config.platform.kind == "libvirt":
-            texts += [cloud_init.user_data(host, PUBLIC_KEY, plan.config.ssh.user)]
+        if plan.libvirt is not None:
+            texts += [cloud_init.user_data(host, PUBLIC_KEY, plan.ssh.user)]
             texts += [
                 cloud_init.network_config(
                     host, plan.cluster_interface, plan.node_prefix.prefixlen, plan.nameserver(host), plan.uplink
@@ -195,7 +195,7 @@ def render_everything(plan: ClusterPlan) -> list[str]:
             ]
     texts += [steps.nat64_step(plan).create, steps.dns64_step(plan).create, steps.gateway_packages_step(plan).create]
     texts.append(steps.kubeadm_init_step(plan).create)
-    mirror = plan.config.kubernetes.artifacts == "mirror"
+    mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     content = MirrorContent(MIRROR_BINARIES, ("pause.tar",)) if mirror else None
     if mirror:
         texts.append(steps.mirror_step(plan, registry=True).create)

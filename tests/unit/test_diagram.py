@@ -29,7 +29,7 @@ def _svg_text(svg: str) -> str:
 
 def _facts(plan: ClusterPlan) -> list[str]:
     facts = [str(plan.gateway.address), str(plan.nat64_prefix), str(plan.service_subnet), str(plan.node_prefix)]
-    facts += [plan.config.gateway.uplink_interface]
+    facts += [plan.nat64.uplink_interface]
     if plan.uplink is not None:
         facts.append(str(plan.uplink.address))
     for node in plan.nodes:

@@ -97,7 +97,7 @@ def test_every_runnable_stack_passes_the_refusals() -> None:
     from harness.netlab.preflight import lab_plan
 
     for stack in ("lab", "lab-bind"):
-        assert lab_plan(stack).config.gateway.nat64.engine == "tayga"
+        assert lab_plan(stack).nat64.engine == "tayga"
     assert {"lab", "lab-bind"} <= set(stack_names())
 
 

@@ -45,8 +45,8 @@ def test_the_tests_lab_shares_no_name_or_route_with_the_stacks_own(stack: str) -
     assert ours.state.dir != netlab_state.LabState(names.prefix).dir
     assert {ours.names.host_ns(h) for h in ours.plan.hosts}.isdisjoint({names.host_ns(h) for h in plan.hosts})
     # The root namespace: the veth and the node prefix routed over it.
-    assert ours.plan.config.network.local_bridge != plan.config.network.local_bridge
-    assert len(ours.plan.config.network.local_bridge or "") <= 15
+    assert ours.plan.local_bridge != plan.local_bridge
+    assert len(ours.plan.local_bridge or "") <= 15
     assert netaddr.IPSet([ours.plan.node_prefix]).isdisjoint(netaddr.IPSet([plan.node_prefix]))
     # The nodes' cgroup roots (several kubelets per machine).
     for a, b in zip(ours.plan.nodes, plan.nodes, strict=True):

@@ -126,7 +126,7 @@ def test_the_gateways_private_dirs_are_the_dirs_its_rendered_daemons_write(stack
     plan = make_plan(load_stack_file(stack).cluster)
     private = node_config.private_targets(plan, plan.gateway)
     written = [re.search(r"^data-dir (\S+)$", gateway.tayga_conf(plan.nat64).content, re.M).group(1)]  # type: ignore[union-attr]
-    if plan.config.gateway.dns64.engine == "bind9":
+    if plan.dns64.engine == "bind9":
         written.append(re.search(r'directory "([^"]+)"', gateway.named_conf(plan.dns64).content).group(1))  # type: ignore[union-attr]
     written += re.findall(r'"(/[^"]+)/[^/"]+\.pid"', gateway.dns64_conf(plan.dns64).content)  # the pidfile's directory
     assert sorted(set(written)) == sorted(private), private

@@ -27,7 +27,7 @@ def test_mirror_nodes_and_gateway_never_run_apt_and_install_from_the_gateway() -
     gateway = steps.gateway_packages_step(plan)
     for script in (step.create, step.delete, gateway.create):
         assert "apt-get" not in script
-    mirror = f"http://[{plan.gateway.address}]:{plan.config.kubernetes.mirror.port}"
+    mirror = f"http://[{plan.gateway.address}]:{plan.mirror.port}"
     for binary in MIRROR_BINARIES:
         assert f"{mirror}/bin/{binary}" in step.create
     for image in CONTENT.images:
@@ -103,7 +103,7 @@ def test_containerd_config_is_containerd_2s_with_exactly_the_settings_the_projec
 def test_air_gapped_nodes_pull_registry_k8s_io_and_docker_io_through_the_gateway_registry() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     files = {f.path: f.content for f in steps.packages_step(plan, plan.minions[0], CONTENT).files}
-    registry = f"http://[{plan.gateway.address}]:{plan.config.kubernetes.mirror.registry_port}"
+    registry = f"http://[{plan.gateway.address}]:{plan.mirror.registry_port}"
     for name, upstream in (
         ("registry.k8s.io", "https://registry.k8s.io"),
         ("docker.io", "https://registry-1.docker.io"),

@@ -19,14 +19,19 @@ from hypothesis import strategies as st
 from netaddr import IPAddress, IPNetwork
 
 from config_schemas import parse_config
+from config_schemas.model import ClusterConfig
 from planning.plan import DEFAULT, ClusterPlan, make_plan
 from tests.helpers.configs import MAX_NODES, Generated, _net, cluster_configs
 
 
-def _plan(raw: dict[str, Any]) -> ClusterPlan:
+def _config(raw: dict[str, Any]) -> ClusterConfig:
     loaded = parse_config(raw)
     assert all(w.severity == "warning" for w in loaded.warnings)
-    return make_plan(loaded.cluster)
+    return loaded.cluster
+
+
+def _plan(raw: dict[str, Any]) -> ClusterPlan:
+    return make_plan(_config(raw))
 
 
 def _k(net: IPNetwork | None) -> tuple[int, int]:
@@ -34,9 +39,9 @@ def _k(net: IPNetwork | None) -> tuple[int, int]:
     return net.value, net.prefixlen
 
 
-def check_plan(plan: ClusterPlan) -> None:
+def check_plan(plan: ClusterPlan, cfg: ClusterConfig) -> None:
+    """`plan` is `make_plan(cfg)`: the config says what to expect, the plan holds no config."""
     n = len(plan.nodes)
-    cfg = plan.config
     default = 1 if cfg.network.default_route_via_gateway else 0
     gw = plan.gateway
 
@@ -80,7 +85,8 @@ def check_plan(plan: ClusterPlan) -> None:
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cluster_configs(max_nodes=200))  # 500 nodes: below
 def test_plan_of_any_valid_config(gen: Generated) -> None:
-    check_plan(_plan(gen.raw))
+    cfg = _config(gen.raw)
+    check_plan(make_plan(cfg), cfg)
 
 
 @settings(
@@ -91,9 +97,10 @@ def test_plan_of_any_valid_config(gen: Generated) -> None:
 )
 @given(cluster_configs(nodes=MAX_NODES))
 def test_plan_of_500_nodes(gen: Generated) -> None:
-    plan = _plan(gen.raw)
+    cfg = _config(gen.raw)
+    plan = make_plan(cfg)
     assert len(plan.nodes) == MAX_NODES
-    check_plan(plan)
+    check_plan(plan, cfg)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -106,7 +113,8 @@ def test_adding_a_node_keeps_every_derived_pod_subnet(gen: Generated, data: st.D
     nodes = gen.raw["nodes"]
     nodes.insert(data.draw(st.integers(0, len(nodes)), label="position"), new)
 
-    after_plan = _plan(gen.raw)
+    after_cfg = _config(gen.raw)
+    after_plan = make_plan(after_cfg)
     after = {n.name: n.pod_subnet for n in after_plan.nodes}
     assert {name: after[name] for name in before} == before
-    check_plan(after_plan)
+    check_plan(after_plan, after_cfg)

@@ -243,11 +243,11 @@ def access_control(plan: ClusterPlan) -> list[tuple[str, str]]:
 
 
 def unbound_plans() -> list[ClusterPlan]:
-    plans = [p for p in PLANS.values() if p.config.gateway.dns64.engine == "unbound"]
+    plans = [p for p in PLANS.values() if p.dns64.engine == "unbound"]
     return plans or [plan_with("dev", dns64__engine="unbound")]
 
 
-@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.node_prefix)
 def test_unbound_dns64_prefix_is_the_nat64_prefix(plan: ClusterPlan) -> None:
     options = unbound_server_options(gateway.unbound_conf(plan.dns64).content)
     assert [v for n, v in options if n == "dns64-prefix"] == [str(plan.nat64_prefix)]
@@ -256,7 +256,7 @@ def test_unbound_dns64_prefix_is_the_nat64_prefix(plan: ClusterPlan) -> None:
     assert str(plan.gateway.address) in interfaces
 
 
-@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.node_prefix)
 def test_unbound_answers_only_the_cluster(plan: ClusterPlan) -> None:
     rules = access_control(plan)
     inside = ["::1", *(str(h.address) for h in plan.hosts)]
@@ -293,7 +293,7 @@ def test_unbound_refuses_any_address_outside_the_cluster_prefixes(plan: ClusterP
     assert unbound_allows(access_control(plan), str(ip)) == cluster
 
 
-@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", unbound_plans(), ids=lambda p: p.node_prefix)
 def test_unbound_checkconf_accepts_it_on_a_fresh_boot(plan: ClusterPlan, tmp_path: Path) -> None:
     """The DNS64 unit's start check, run as rendered (config text untouched, pidfile included)
     in an empty /run holding only what systemd creates for the unit: a fresh boot."""
@@ -355,14 +355,14 @@ def dns64_pid_dir(plan: ClusterPlan) -> str:
     return match[1].rsplit("/", 1)[0]
 
 
-@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.config.network.node_prefix}")
+@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.node_prefix}")
 def test_dns64_unit_creates_the_directory_of_its_pidfile(plan: ClusterPlan) -> None:
     """Under systemd only the unit itself can create it: dns64.sh (which mkdirs it) is not used there."""
     unit = systemd_unit(gateway.dns64_unit(plan.dns64.engine).content)
     assert dns64_pid_dir(plan) in runtime_dirs(unit)
 
 
-@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.config.network.node_prefix}")
+@pytest.mark.parametrize("plan", gateway_plans(), ids=lambda p: f"{p.node_prefix}")
 def test_units_sharing_the_run_dir_keep_it_when_stopped(plan: ClusterPlan) -> None:
     """systemd removes a RuntimeDirectory= when its unit stops; the NAT64 and DNS64 units share
     /run/kubev6 (TAYGA's pidfile is there), so each must preserve it."""
@@ -376,7 +376,7 @@ def test_units_sharing_the_run_dir_keep_it_when_stopped(plan: ClusterPlan) -> No
 
 
 def bind_plans() -> list[ClusterPlan]:
-    plans = [p for p in PLANS.values() if p.config.gateway.dns64.engine == "bind9"]
+    plans = [p for p in PLANS.values() if p.dns64.engine == "bind9"]
     return [*plans, plan_with("dev", dns64__engine="bind9")]
 
 
@@ -386,7 +386,7 @@ def named_list(text: str, clause: str) -> set[str]:
     return {item.strip() for item in match[1].split(";")}
 
 
-@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.node_prefix)
 def test_bind_dns64_clause(plan: ClusterPlan) -> None:
     text = gateway.named_conf(plan.dns64).content
     clauses = re.findall(r"^\s*dns64 (\S+) \{\n\s*clients \{ ([^}]*); \};\n\s*\};", text, re.M)
@@ -398,11 +398,11 @@ def test_bind_dns64_clause(plan: ClusterPlan) -> None:
     assert named_list(text, "allow-query") == cluster
     assert named_list(text, "allow-recursion") == cluster
     assert "any" not in text
-    assert named_list(text, "forwarders") == {str(u) for u in plan.config.gateway.dns64.upstream}
+    assert named_list(text, "forwarders") == {str(u) for u in plan.dns64.upstream}
     assert str(plan.gateway.address) in named_list(text, "listen-on-v6")
 
 
-@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", bind_plans(), ids=lambda p: p.node_prefix)
 def test_named_checkconf_accepts_it(plan: ClusterPlan, tmp_path: Path) -> None:
     if shutil.which("named-checkconf") is None:
         pytest.skip("named-checkconf is not installed")
@@ -429,7 +429,7 @@ def test_nft_guard_names_the_cluster_prefixes(stack: str) -> None:
     [rule] = [line.strip() for line in text.splitlines() if " drop" in line]
     assert rule.startswith(f"ip6 daddr {plan.nat64_prefix} ip6 saddr != @cluster6 ")
     has_nat44 = f"table ip {gateway.NFT_NAT44_TABLE} {{" in text
-    assert has_nat44 == (plan.config.gateway.nat64.engine == "tayga")
+    assert has_nat44 == (plan.nat64.engine == "tayga")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -445,11 +445,11 @@ def test_nft_accepts_the_guard(stack: str, tmp_path: Path) -> None:
 
 
 def tayga_plans() -> list[ClusterPlan]:
-    plans = [p for p in PLANS.values() if p.config.gateway.nat64.engine == "tayga"]
+    plans = [p for p in PLANS.values() if p.nat64.engine == "tayga"]
     return [*plans, plan_with("dev", nat64__engine="tayga")]  # dev: the well-known prefix
 
 
-@pytest.mark.parametrize("plan", tayga_plans(), ids=lambda p: p.config.network.node_prefix)
+@pytest.mark.parametrize("plan", tayga_plans(), ids=lambda p: p.node_prefix)
 def test_tayga_conf(plan: ClusterPlan) -> None:
     conf: dict[str, list[str]] = {}
     for line in gateway.tayga_conf(plan.nat64).content.splitlines():
@@ -457,7 +457,7 @@ def test_tayga_conf(plan: ClusterPlan) -> None:
             name, value = line.split(None, 1)
             conf.setdefault(name, []).append(value)
     assert conf["prefix"] == [str(plan.nat64_prefix)]
-    pool = plan.config.gateway.nat64.ipv4_pool
+    pool = plan.nat64.ipv4_pool
     assert conf["dynamic-pool"] == [str(pool)]
     assert IPAddress(conf["ipv4-addr"][0]) in pool
     if plan.nat64_prefix == IPNetwork("64:ff9b::/96"):
