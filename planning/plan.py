@@ -25,13 +25,15 @@ from config_schemas.derive import (
     tayga_ipv6_address,
     uplink_next_hop,
 )
-from config_schemas.model import ClusterConfig, KubernetesConfig
+from config_schemas.model import ClusterConfig
 from planning.bgp import BgpPlan, make_bgp_plan
 from planning.settings import (
+    KubernetesPlan,
     LibvirtPlan,
     SshPlan,
     StagesPlan,
     WorkloadsPlan,
+    kubernetes_plan,
     libvirt_plan,
     ssh_plan,
     stages_plan,
@@ -150,9 +152,9 @@ class ApiLoadBalancerPlan:
 @dataclass(frozen=True)
 class KubeadmPlan:
     """What kubeadm, the kubelet and the node runtime are configured with: the `kubernetes`
-    config section as given, plus the cluster's derived addresses."""
+    settings (a `KubernetesPlan`, not the config model), plus the cluster's derived addresses."""
 
-    kubernetes: KubernetesConfig
+    kubernetes: KubernetesPlan
     api_endpoint: str
     service_subnet: netaddr.IPNetwork
     pod_supernet: netaddr.IPNetwork
@@ -331,7 +333,7 @@ def make_plan(cfg: ClusterConfig) -> ClusterPlan:
             backends=tuple((m.name, m.address) for m in masters),
         )
     kubeadm = KubeadmPlan(
-        kubernetes=cfg.kubernetes,
+        kubernetes=kubernetes_plan(cfg),
         api_endpoint=api_lb.endpoint if api_lb is not None else api_endpoint(master.address),
         service_subnet=net.service_subnet,
         pod_supernet=net.pod_supernet,

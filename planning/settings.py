@@ -70,6 +70,96 @@ class WorkloadsPlan:
     pull_policy: str | None  # "Never" when air-gapped: the images were imported from the mirror
 
 
+@dataclass(frozen=True)
+class KubeletPlan:
+    """The kubelet's settings (`kubernetes.kubelet`): read by `rendering/kubeadm.py`,
+    `rendering/node_install.py` (the containerd cgroup driver) and `KubeadmPlan.cgroup_root`."""
+
+    cgroup_driver: Literal["systemd", "cgroupfs"]
+    fail_cgroup_v1: bool
+    max_pods: int | None
+    cgroup_root_prefix: str | None
+
+
+@dataclass(frozen=True)
+class ContainerdPlan:
+    """The node runtime (`kubernetes.containerd`): read by `rendering/node_install.py` and
+    `program/mirror_source.py` (the built runtime must match it)."""
+
+    version: str
+    runc_version: str
+    restrict_oom_score_adj: bool
+
+
+@dataclass(frozen=True)
+class KubeProxyPlan:
+    """kube-proxy's settings (`kubernetes.kubeProxy`): read by `rendering/kubeadm.py`,
+    `components/network_addons.py` and `__main__.py` (ipvs needs the node network add-on)."""
+
+    mode: Literal["iptables", "ipvs", "nftables"]
+    conntrack_max_per_core: int | None
+
+
+@dataclass(frozen=True)
+class TimeoutsPlan:
+    """kubeadm's v1beta4 timeouts (`kubernetes.timeouts`): read by `rendering/kubeadm.py`, and
+    the kubelet health one by the rollouts' node waits (`rendering/steps.py`, `rendering/upgrade.py`)."""
+
+    control_plane_component_health_check: str
+    kubelet_health_check: str
+    kubernetes_api_call: str
+    discovery: str
+    tls_bootstrap: str
+
+
+@dataclass(frozen=True)
+class KubernetesPlan:
+    """The `kubernetes` section as given, less what `MirrorPlan` and `ApiLoadBalancerPlan` hold:
+    `KubeadmPlan.kubernetes`, read by the kubeadm, node install, upgrade and step renderers."""
+
+    version: str
+    cluster_name: str
+    artifacts: Literal["online", "mirror"]
+    kubelet: KubeletPlan
+    containerd: ContainerdPlan
+    kube_proxy: KubeProxyPlan
+    ignore_preflight_errors: tuple[str, ...]
+    image_repository: str
+    package_repository: str
+    timeouts: TimeoutsPlan
+    schedule_on_master: bool
+    token_ttl: str
+    join_token_ttl: str
+    drain_timeout: str
+
+
+def kubernetes_plan(cfg: ClusterConfig) -> KubernetesPlan:
+    k = cfg.kubernetes
+    kl, runtime, proxy, t = k.kubelet, k.containerd, k.kube_proxy, k.timeouts
+    return KubernetesPlan(
+        version=k.version,
+        cluster_name=k.cluster_name,
+        artifacts=k.artifacts,
+        kubelet=KubeletPlan(kl.cgroup_driver, kl.fail_cgroup_v1, kl.max_pods, kl.cgroup_root_prefix),
+        containerd=ContainerdPlan(runtime.version, runtime.runc_version, runtime.restrict_oom_score_adj),
+        kube_proxy=KubeProxyPlan(proxy.mode, proxy.conntrack_max_per_core),
+        ignore_preflight_errors=tuple(k.ignore_preflight_errors),
+        image_repository=k.image_repository,
+        package_repository=k.package_repository,
+        timeouts=TimeoutsPlan(
+            t.control_plane_component_health_check,
+            t.kubelet_health_check,
+            t.kubernetes_api_call,
+            t.discovery,
+            t.tls_bootstrap,
+        ),
+        schedule_on_master=k.schedule_on_master,
+        token_ttl=k.token_ttl,
+        join_token_ttl=k.join_token_ttl,
+        drain_timeout=k.drain_timeout,
+    )
+
+
 def stages_plan(cfg: ClusterConfig) -> StagesPlan:
     s = cfg.stages
     return StagesPlan(install=s.install, kubeadm=s.kubeadm, workloads=s.workloads)

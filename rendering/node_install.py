@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config_schemas.model import ContainerdConfig, KubernetesConfig
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import HostPlan, MirrorPlan
+from planning.settings import ContainerdPlan, KubernetesPlan
 from rendering import daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
@@ -87,18 +87,18 @@ def minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def package_base(k8s: KubernetesConfig) -> str:
+def package_base(k8s: KubernetesPlan) -> str:
     return f"{k8s.package_repository}/v{minor(k8s.version)}/deb/"
 
 
-def containerd_config_version(runtime: ContainerdConfig) -> int:
+def containerd_config_version(runtime: ContainerdPlan) -> int:
     """containerd 2.0-2.2 read config version 3; 2.3 added version 4, which only moves the server
     addresses (not set here) and warns when it migrates a version 3 file: the runtime's own version."""
     major, minor = (int(p) for p in runtime.version.split(".")[:2])
     return 4 if (major, minor) >= (2, 3) else 3
 
 
-def containerd_config(k8s: KubernetesConfig) -> RenderedFile:
+def containerd_config(k8s: KubernetesPlan) -> RenderedFile:
     """containerd 2's CRI plugins (`io.containerd.cri.v1.*`), the same in config versions 3 and 4."""
     images = 'plugins."io.containerd.cri.v1.images"'
     runtime = 'plugins."io.containerd.cri.v1.runtime"'
@@ -232,11 +232,11 @@ def kubelet_unit() -> RenderedFile:
     )
 
 
-def apt_source(k8s: KubernetesConfig) -> RenderedFile:
+def apt_source(k8s: KubernetesPlan) -> RenderedFile:
     return RenderedFile(APT_SOURCES_PATH, f"deb [signed-by={APT_KEYRING_PATH}] {package_base(k8s)} /\n")
 
 
-def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
+def _online_kubernetes(k8s: KubernetesPlan) -> list[str]:
     version = k8s.version
     pkgs = " ".join(f"{p}={version}-*" for p in MIRROR_BINARIES)
     return [
@@ -250,7 +250,7 @@ def _online_kubernetes(k8s: KubernetesConfig) -> list[str]:
     ]
 
 
-def runtime_current(runtime: ContainerdConfig) -> str:
+def runtime_current(runtime: ContainerdPlan) -> str:
     """True (exit 0) when /usr/local/bin holds exactly the pinned containerd and runc; one compound
     command, so that `!` negates all of it."""
     return (
@@ -267,7 +267,7 @@ def _fetch(url: str, binary: str) -> str:
     )
 
 
-def _mirror_kubernetes(k8s: KubernetesConfig, url: str, content: MirrorContent) -> list[str]:
+def _mirror_kubernetes(k8s: KubernetesPlan, url: str, content: MirrorContent) -> list[str]:
     kube = [_fetch(url, b) for b in content.binaries if b in KUBERNETES_BINARIES]
     runtime = [_fetch(url, b) for b in content.binaries if b in RUNTIME_BINARIES]
     return [
@@ -282,7 +282,7 @@ def _mirror_kubernetes(k8s: KubernetesConfig, url: str, content: MirrorContent) 
     ]
 
 
-def _online_runtime(runtime: ContainerdConfig) -> list[str]:
+def _online_runtime(runtime: ContainerdPlan) -> list[str]:
     """containerd's and runc's release binaries, each checked against the sum published beside it."""
     tarball = f"containerd-{runtime.version}-linux-amd64.tar.gz"
     base = f"{CONTAINERD_RELEASES}/v{runtime.version}"
@@ -315,7 +315,7 @@ def _import_images(url: str, content: MirrorContent) -> list[str]:
     ]
 
 
-def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorContent | None = None) -> list[str]:
+def install_commands(k8s: KubernetesPlan, source: MirrorPlan, content: MirrorContent | None = None) -> list[str]:
     """Idempotent: binaries are fetched only when the pinned kubeadm is missing; `source`: the
     gateway's mirror, used with kubernetes.artifacts: mirror."""
     mirror = k8s.artifacts == "mirror"
@@ -354,7 +354,7 @@ def install_commands(k8s: KubernetesConfig, source: MirrorPlan, content: MirrorC
     return lines
 
 
-def install_files(k8s: KubernetesConfig, node: HostPlan, source: MirrorPlan | None = None) -> list[RenderedFile]:
+def install_files(k8s: KubernetesPlan, node: HostPlan, source: MirrorPlan | None = None) -> list[RenderedFile]:
     """`source`: the gateway's mirror, whose registry containerd pulls through (artifacts: mirror)."""
     files = [containerd_config(k8s), containerd_unit(), kubelet_defaults(node)]
     files += [kubelet_run_script(), supervise_script()]
@@ -367,7 +367,7 @@ def install_files(k8s: KubernetesConfig, node: HostPlan, source: MirrorPlan | No
     return files
 
 
-def uninstall_commands(k8s: KubernetesConfig, content: MirrorContent | None = None) -> list[str]:
+def uninstall_commands(k8s: KubernetesPlan, content: MirrorContent | None = None) -> list[str]:
     """Stop what the step started, remove what it installed (the machine's Debian packages stay)."""
     mirror = k8s.artifacts == "mirror" and content is not None
     stop = [systemd_or("systemctl disable --now kubelet", f"{SUPERVISE_PATH} stop kubelet")]
