@@ -79,7 +79,7 @@ gateway = Nat64Gateway(plan.gateway.name, Nat64GatewayArgs(plan, access, machine
 nodes = {n.name: KubeNode(n.name, KubeNodeArgs(plan, n, access, machines, gateway, mirror)) for n in plan.nodes}
 cni = {
     n.name: BridgeCniConfig(
-        f"{n.name}-cni", BridgeCniConfigArgs(plan, n, access), ResourceOptions(depends_on=[nodes[n.name]])
+        f"{n.name}-cni", BridgeCniConfigArgs(n, access), ResourceOptions(depends_on=[nodes[n.name]])
     )
     for n in plan.nodes
 }

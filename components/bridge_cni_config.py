@@ -8,14 +8,13 @@ import pulumi
 from pulumi_command import remote
 
 from components.remote import SshAccess, depends_on, run_step
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan
 from rendering import steps
 
 
 @dataclass(frozen=True)
 class BridgeCniConfigArgs:
-    plan: ClusterPlan
-    node: HostPlan
+    node: HostPlan  # its pod /64 is all the conflist needs: no plan
     access: SshAccess
 
 
@@ -25,7 +24,7 @@ class BridgeCniConfig(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BridgeCniConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:BridgeCniConfig", name, None, opts)
-        step = steps.cni_step(args.plan, args.node)
+        step = steps.cni_step(args.node)
         self.config = run_step(
             f"{name}-conflist", args.access, args.node, step, parent=self, depends_on=depends_on(opts)
         )

@@ -48,10 +48,10 @@ class Nat64Gateway(pulumi.ComponentResource):
             self.packages = run_step(f"{name}-packages", access, host, step, parent=self, depends_on=[self.network])
         services_after = [self.packages or self.network]
         self.nat64 = run_step(
-            f"{name}-nat64", access, host, steps.nat64_step(plan), parent=self, depends_on=services_after
+            f"{name}-nat64", access, host, steps.nat64_step(plan.nat64), parent=self, depends_on=services_after
         )
         self.dns64 = run_step(
-            f"{name}-dns64", access, host, steps.dns64_step(plan), parent=self, depends_on=services_after
+            f"{name}-dns64", access, host, steps.dns64_step(plan.dns64), parent=self, depends_on=services_after
         )
         self.api_lb = None
         if plan.api_lb is not None and plan.stages.kubeadm:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.plan import ApiLoadBalancerPlan, ClusterPlan, HostPlan
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, Nat64Plan
 from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, mirror, node_install, upgrade
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.packages import debian_packages
@@ -214,7 +214,8 @@ def api_lb_step(lb: ApiLoadBalancerPlan) -> Step:
     )
 
 
-def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
+def cni_step(node: HostPlan) -> Step:
+    """The node's CNI conflist (its pod /64) and the plugin links: nothing else of the plan."""
     return Step(
         files=(cni.conflist_file(node),),
         activate=tuple(cni.link_plugins_commands()),
@@ -226,11 +227,11 @@ def cni_step(plan: ClusterPlan, node: HostPlan) -> Step:
     )
 
 
-def nat64_step(plan: ClusterPlan) -> Step:
-    files = (gateway.guard_ruleset(plan.nat64), gateway.nat64_script(plan.nat64), gateway.nat64_unit())
-    tayga = plan.nat64.engine == "tayga"
+def nat64_step(nat64: Nat64Plan) -> Step:
+    files = (gateway.guard_ruleset(nat64), gateway.nat64_script(nat64), gateway.nat64_unit())
+    tayga = nat64.engine == "tayga"
     if tayga:
-        files = (gateway.tayga_conf(plan.nat64), *files)
+        files = (gateway.tayga_conf(nat64), *files)
     return Step(
         files=files,
         activate=(_systemd_or("kubev6-nat64.service", f"{layout.NAT64_SCRIPT_PATH} up"),),
@@ -242,9 +243,9 @@ def nat64_step(plan: ClusterPlan) -> Step:
     )
 
 
-def dns64_step(plan: ClusterPlan) -> Step:
-    files = (gateway.dns64_conf(plan.dns64), gateway.dns64_script(plan.dns64), gateway.dns64_unit(plan.dns64.engine))
-    bind9 = plan.dns64.engine == "bind9"
+def dns64_step(dns64: Dns64Plan) -> Step:
+    files = (gateway.dns64_conf(dns64), gateway.dns64_script(dns64), gateway.dns64_unit(dns64.engine))
+    bind9 = dns64.engine == "bind9"
     return Step(
         files=files,
         activate=(_systemd_or("kubev6-dns64.service", f"{layout.DNS64_SCRIPT_PATH} up"),),
@@ -374,8 +375,12 @@ def host_steps(plan: ClusterPlan, host: HostPlan) -> list[tuple[str, Step]]:
     exactly these. The install and kubeadm stages need the engine (the mirror's files copied to the
     gateway first, the join token read back from the master), so only the engine labs run them."""
     if host.role == "gateway":
-        return [("network", network_step(plan, host)), ("nat64", nat64_step(plan)), ("dns64", dns64_step(plan))]
-    return [("network", network_step(plan, host)), ("cni-conflist", cni_step(plan, host))]
+        return [
+            ("network", network_step(plan, host)),
+            ("nat64", nat64_step(plan.nat64)),
+            ("dns64", dns64_step(plan.dns64)),
+        ]
+    return [("network", network_step(plan, host)), ("cni-conflist", cni_step(host))]
 
 
 def _kube_proxy_cleanup() -> list[str]:

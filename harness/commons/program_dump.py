@@ -156,7 +156,10 @@ def _step(step: Any) -> dict[str, Any]:
 
 def _dump_steps(stack: str) -> dict[str, Any]:
     """`host_steps` of every host (what the namespace lab runs), and each other `*_step` builder of
-    `rendering.steps` that takes only the plan and a host (the rest appear as the Commands' inputs)."""
+    `rendering.steps` whose required parameters are the plan, a host (`host` or `node`: called for
+    every host) or sub-plans named as the plan's fields (`nat64`, ...); the rest appear as the
+    Commands' inputs. Keys do not depend on which of these a builder takes, so a builder narrowed
+    from the plan to a sub-plan dumps under the same key."""
     from config_schemas.stack_files import load_stack_file
     from planning.plan import make_plan
     from rendering import steps
@@ -173,12 +176,15 @@ def _dump_steps(stack: str) -> dict[str, Any]:
     for name, fn in builders:
         params = [p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
         names = [p.name for p in params]
-        if names == ["plan"]:
-            calls = {name: (plan,)}
-        elif names in (["plan", "host"], ["plan", "node"]):
-            calls = {f"{name}/{h.name}": (plan, h) for h in plan.hosts}
-        else:
+        per_host = [n for n in names if n in ("host", "node")]
+        given = [n for n in names if n not in per_host]
+        if len(per_host) > 1 or not all(n == "plan" or hasattr(plan, n) for n in given):
             continue
+
+        def args(host: Any, names: list[str] = names) -> tuple[Any, ...]:
+            return tuple(host if n in ("host", "node") else plan if n == "plan" else getattr(plan, n) for n in names)
+
+        calls = {f"{name}/{h.name}": args(h) for h in plan.hosts} if per_host else {name: args(None)}
         for key, args in calls.items():
             try:
                 out[key] = _step(fn(*args))

@@ -193,14 +193,15 @@ def render_everything(plan: ClusterPlan) -> list[str]:
                     host, plan.cluster_interface, plan.node_prefix.prefixlen, plan.nameserver(host), plan.uplink
                 )
             ]
-    texts += [steps.nat64_step(plan).create, steps.dns64_step(plan).create, steps.gateway_packages_step(plan).create]
+    texts += [steps.nat64_step(plan.nat64).create, steps.dns64_step(plan.dns64).create]
+    texts.append(steps.gateway_packages_step(plan).create)
     texts.append(steps.kubeadm_init_step(plan).create)
     mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     content = MirrorContent(MIRROR_BINARIES, ("pause.tar",)) if mirror else None
     if mirror:
         texts.append(steps.mirror_step(plan, registry=True).create)
     for node in plan.nodes:
-        texts += [steps.packages_step(plan, node, content).create, steps.cni_step(plan, node).create]
+        texts += [steps.packages_step(plan, node, content).create, steps.cni_step(node).create]
         if node.role == "minion":
             texts.append(steps.kubeadm_join_step(plan, node).create)
     return texts

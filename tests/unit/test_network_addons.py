@@ -148,7 +148,7 @@ def test_the_speakers_configs_name_only_themselves_and_the_gateway() -> None:
 
 def _node_bytes(plan: ClusterPlan, name: str) -> int:
     node = plan.host(name)
-    parts = [steps.network_step(plan, node).create, steps.cni_step(plan, node).create]
+    parts = [steps.network_step(plan, node).create, steps.cni_step(node).create]
     if plan.bgp is not None:
         parts.append(bgp.bgp_step(plan, node).create)
     return sum(len(p) for p in parts)

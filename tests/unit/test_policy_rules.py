@@ -105,10 +105,11 @@ def node_commands(plan: ClusterPlan) -> list[tuple[str, dict[str, Any], tuple[st
 
 def gateway_resources(plan: ClusterPlan, dns64: str | None = None) -> list[tuple[str, str, dict[str, Any], tuple]]:
     gw = plan.gateway
+    dns64 = dns64 or steps.dns64_step(plan.dns64).create
     out: list[tuple[str, str, dict[str, Any], tuple]] = [
         (GATEWAY, gw.name, {"address": str(gw.address), "nat64_prefix": str(plan.nat64_prefix)}, ()),
-        ("command:remote:Command", f"{gw.name}-nat64", command(steps.nat64_step(plan).create, gw), (GATEWAY,)),
-        ("command:remote:Command", f"{gw.name}-dns64", command(dns64 or steps.dns64_step(plan).create, gw), (GATEWAY,)),
+        ("command:remote:Command", f"{gw.name}-nat64", command(steps.nat64_step(plan.nat64).create, gw), (GATEWAY,)),
+        ("command:remote:Command", f"{gw.name}-dns64", command(dns64, gw), (GATEWAY,)),
     ]
     for name, props, parents in node_commands(plan):
         out.append(("command:remote:Command", name, props, parents))
@@ -143,7 +144,7 @@ def test_an_ipv4_registry_reaches_the_nodes_scripts_and_fails() -> None:
 
 def test_the_gateway_may_have_ipv4_and_loopback_is_not_a_network() -> None:
     plan = plan_of("large")
-    dns64 = steps.dns64_step(plan).create
+    dns64 = steps.dns64_step(plan.dns64).create
     assert "9.9.9.9" in dns64
     assert (
         check("ipv6-only-nodes", "command:remote:Command", "gw-dns64", command(dns64, plan.gateway), (GATEWAY,)) == []
@@ -186,11 +187,11 @@ def test_rfc6052_prefixes(prefix: str, ok: bool) -> None:
 
 def test_dns64_in_another_prefix_than_nat64_fails() -> None:
     plan = plan_of("lab")
-    dns64 = steps.dns64_step(plan).create.replace(str(plan.nat64_prefix), "fd6b:7636:64::/80")
+    dns64 = steps.dns64_step(plan.dns64).create.replace(str(plan.nat64_prefix), "fd6b:7636:64::/80")
     found = check_stack("nat64-prefix-rfc6052", gateway_resources(plan, dns64))
     assert any("DNS64 (Unbound dns64-prefix)" in m and "/80" in m for m in found), found
     assert any("the NAT64 prefix differs" in m for m in found), found
-    dns64 = steps.dns64_step(plan).create.replace(str(plan.nat64_prefix), "fd6b:7636:65::/96")
+    dns64 = steps.dns64_step(plan.dns64).create.replace(str(plan.nat64_prefix), "fd6b:7636:65::/96")
     assert any("differs" in m for m in check_stack("nat64-prefix-rfc6052", gateway_resources(plan, dns64)))
 
 
