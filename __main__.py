@@ -17,8 +17,6 @@ from components import (
     KubeadmMinionArgs,
     KubeNode,
     KubeNodeArgs,
-    LibvirtInfra,
-    LibvirtInfraArgs,
     MachineIdentities,
     MachineIdentitiesArgs,
     Machines,
@@ -60,9 +58,14 @@ live = refuse_live_changes(plan, deployed) if stages.kubeadm else None
 mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
 keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.ssh.public_key))
 access = ssh_access(plan, keys.private_key)
-machines: Machines = (
-    LibvirtInfra("libvirt", LibvirtInfraArgs(plan, keys.public_key)) if plan.libvirt is not None else ExistingMachines()
-)
+machines: Machines
+if plan.libvirt is not None:
+    # Imported here: pulumi_libvirt costs every other stack's preview time and is not used there.
+    from components.libvirt_infra import LibvirtInfra, LibvirtInfraArgs
+
+    machines = LibvirtInfra("libvirt", LibvirtInfraArgs(plan, keys.public_key))
+else:
+    machines = ExistingMachines()
 # Existing hosts: which machine each one is (a reinstalled one holds no token: its commands run again).
 machine_ids: dict[str, str] | None = None
 if plan.platform == "existing":

@@ -1,11 +1,13 @@
-"""Thin ComponentResources that turn rendered steps into resources, one `Args` dataclass each."""
+"""Thin ComponentResources that turn rendered steps into resources, one `Args` dataclass each.
+
+`components.libvirt_infra` is not imported here: only libvirt stacks load pulumi_libvirt.
+"""
 
 from components.bridge_cni_config import BridgeCniConfig, BridgeCniConfigArgs
 from components.kube_node import KubeNode, KubeNodeArgs
 from components.kubeadm_control_plane import KubeadmControlPlaneMember, KubeadmControlPlaneMemberArgs
 from components.kubeadm_master import KubeadmMaster, KubeadmMasterArgs
 from components.kubeadm_minion import KubeadmMinion, KubeadmMinionArgs
-from components.libvirt_infra import LibvirtInfra, LibvirtInfraArgs
 from components.machines import ExistingMachines, MachineIdentities, MachineIdentitiesArgs, Machines
 from components.nat64_gateway import Nat64Gateway, Nat64GatewayArgs
 from components.remote import SshAccess, ssh_access
@@ -24,8 +26,6 @@ __all__ = [
     "KubeadmMasterArgs",
     "KubeadmMinion",
     "KubeadmMinionArgs",
-    "LibvirtInfra",
-    "LibvirtInfraArgs",
     "MachineIdentities",
     "MachineIdentitiesArgs",
     "Machines",
