@@ -5,6 +5,8 @@ the same CLI), and the lab's `up`, no-change `up` and `destroy` through the real
 
 Targets (issue 9): every stack previews within 1.5x the floor; a no-change `up` within 1.2x its
 preview. Prints medians and the ratios; judge them on an idle machine (2 cores are easily busy).
+Without a cluster or a libvirt daemon: harness/benchmarks/preview_figures.py (previews only, each
+stack against the empty program of its own round).
 """
 
 from __future__ import annotations
