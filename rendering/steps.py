@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, Nat64Plan
-from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, mirror, node_install, upgrade
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, MirrorPlan, Nat64Plan
+from planning.settings import KubernetesPlan
+from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, node_install, upgrade
+from rendering import mirror as mirror_render  # `mirror` is mirror_step's MirrorPlan
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or
@@ -126,13 +128,15 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     )
 
 
-def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
+def packages_step(
+    kubernetes: KubernetesPlan, mirror: MirrorPlan, node: HostPlan, content: node_install.MirrorContent | None = None
+) -> Step:
     """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
-    files = tuple(node_install.install_files(plan.kubeadm.kubernetes, node, plan.mirror))
+    files = tuple(node_install.install_files(kubernetes, node, mirror))
     return Step(
         files=files,
-        activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
-        deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
+        activate=tuple(node_install.install_commands(kubernetes, mirror, content)),
+        deactivate=tuple(node_install.uninstall_commands(kubernetes, content)),
         removes=tuple(f.path for f in files),
         cleanup=_remove_made_dirs(files, layout.CONTAINERD_CERTS_DIR),
     )
@@ -145,28 +149,28 @@ def _remove_made_dirs(files: tuple[RenderedFile, ...], under: str) -> tuple[str,
     return (f"rmdir {' '.join([*dirs, under])} 2>/dev/null",) if dirs else ()
 
 
-def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
+def mirror_step(mirror: MirrorPlan, *, registry: bool = False) -> Step:
     """The gateway serves the artifacts (copied to layout.MIRROR_DIR before this step runs), and with
     `registry` (the build made its storage) the OCI registry the nodes' containerd pulls through."""
-    files = [mirror.mirror_script(plan.mirror, registry=registry), mirror.mirror_unit(plan.mirror)]
+    files = [mirror_render.mirror_script(mirror, registry=registry), mirror_render.mirror_unit(mirror)]
     activate = [_systemd_or("kubev6-mirror.service", f"{layout.MIRROR_SCRIPT_PATH} up")]
     deactivate = ["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{layout.MIRROR_SCRIPT_PATH} down"]
     cleanup = [f"rm -rf {layout.MIRROR_DIR}"]
     state_dirs = [layout.STATE_DIR, layout.RUN_DIR]  # the served files; the pidfiles
     if registry:
-        files += [mirror.registry_config(plan.mirror), mirror.registry_unit()]
+        files += [mirror_render.registry_config(mirror), mirror_render.registry_unit()]
         pid = layout.REGISTRY_PIDFILE
         # A new storage needs a new registry process (the old one keeps its open files).
         stop_old = f'[ -z "$restart_registry" ] || [ ! -f {pid} ] || {{ kill "$(cat {pid})"; rm -f {pid}; }}'
         activate = [
             "restart_registry=",
-            mirror.unpack_registry(),
+            mirror_render.unpack_registry(),
             _systemd_or("kubev6-registry.service", stop_old),
             *activate,
         ]
         deactivate.insert(0, "systemctl disable --now kubev6-registry.service 2>/dev/null")
         cleanup.insert(0, f"rm -rf {layout.REGISTRY_ROOT}")
-    activate.append(mirror.wait_serving(plan.mirror, registry=registry))
+    activate.append(mirror_render.wait_serving(mirror, registry=registry))
     served_from = layout.STATE_DIR
     return Step(
         files=tuple(files),
@@ -178,14 +182,16 @@ def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
     )
 
 
-def gateway_packages_step(plan: ClusterPlan) -> Step:
-    """The translator and resolver packages (Debian names) and nftables."""
-    nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.nat64.engine]
-    dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.dns64.engine]
-    mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
+def gateway_packages_step(
+    nat64: Nat64Plan, dns64: Dns64Plan, kubernetes: KubernetesPlan, api_lb: ApiLoadBalancerPlan | None
+) -> Step:
+    """The translator and resolver packages (Debian names) and nftables; HAProxy with `api_lb`."""
+    translator = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[nat64.engine]
+    resolver = {"unbound": "unbound", "bind9": "bind9"}[dns64.engine]
+    mirror = kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
-    packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
-    if plan.api_lb is not None:
+    packages = ["nftables", *translator.split(), resolver, *(["python3", "curl"] if mirror else [])]
+    if api_lb is not None:
         packages.append("haproxy")
     # Nothing to undo (the packages stay installed): the command gets no delete.
     return Step(
@@ -193,8 +199,8 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
             "export DEBIAN_FRONTEND=noninteractive",
             *debian_packages(packages, air_gapped=mirror),
             # The project runs its own resolver instance (kubev6-dns64.service).
-            f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true",
-            *(["systemctl disable --now haproxy 2>/dev/null || true"] if plan.api_lb is not None else []),
+            f"systemctl disable --now {'unbound' if resolver == 'unbound' else 'named'} 2>/dev/null || true",
+            *(["systemctl disable --now haproxy 2>/dev/null || true"] if api_lb is not None else []),
         )
     )
 

@@ -218,8 +218,8 @@ def test_the_haproxy_step_adds_and_removes_its_own_address() -> None:
 
 
 def test_haproxy_is_a_gateway_package_only_with_several_masters_possible() -> None:
-    assert "haproxy" in steps.gateway_packages_step(HA).create
-    assert "haproxy" not in steps.gateway_packages_step(DEV).create
+    assert "haproxy" in steps.gateway_packages_step(HA.nat64, HA.dns64, HA.kubernetes, HA.api_lb).create
+    assert "haproxy" not in steps.gateway_packages_step(DEV.nat64, DEV.dns64, DEV.kubernetes, DEV.api_lb).create
 
 
 # --- a master leaving ------------------------------------------------------------------------

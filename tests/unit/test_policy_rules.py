@@ -90,7 +90,7 @@ def node_commands(plan: ClusterPlan) -> list[tuple[str, dict[str, Any], tuple[st
         for concern, step in steps.host_steps(plan, n):
             out.append((f"{n.name}-{concern}", command(step.create, n, step.delete), (KUBE_NODE,)))
         if plan.stages.install:
-            step = steps.packages_step(plan, n, content)
+            step = steps.packages_step(plan.kubernetes, plan.mirror, n, content)
             out.append((f"{n.name}-packages", command(step.create, n, step.delete), (KUBE_NODE,)))
     init = {**command(steps.kubeadm_init_step(plan).create, plan.master), "stdin": secret(steps.stdin_secrets(TOKEN))}
     out.append(("kubeadm-master-init", init, ("kubev6:index:KubeadmMaster",)))

@@ -53,7 +53,7 @@ def test_packages_delete_removes_the_registry_folders_it_made() -> None:
 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     content = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
-    step = steps.packages_step(plan, plan.minions[0], content)
+    step = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0], content)
     certs = layout.CONTAINERD_CERTS_DIR
     made = {f.path.rsplit("/", 1)[0] for f in step.files if f.path.startswith(certs)}
     assert made, "the mirror stack writes a hosts.toml per registry"
