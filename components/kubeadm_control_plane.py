@@ -80,7 +80,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             f"{name}-join",
             access,
             node,
-            steps.kubeadm_join_step(plan, node).create,
+            steps.kubeadm_join_step(plan.kubeadm, plan.master, node).create,
             delete=steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE,
             parent=self,
             depends_on=[*depends_on(opts), self.certs],
@@ -103,7 +103,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             delete_before_replace=True,
             replace_with=[self.join],
         )
-        rollout = upgrade.node_rollout(plan, node)
+        rollout = upgrade.node_rollout(plan.kubeadm, plan.master, node)
         drain = run(
             f"{name}-drain",
             access,

@@ -71,7 +71,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             f"{name}-join",
             access,
             node,
-            steps.kubeadm_join_step(plan, node).create,
+            steps.kubeadm_join_step(plan.kubeadm, plan.master, node).create,
             delete=steps.KUBEADM_JOIN_DELETE,
             parent=self,
             depends_on=depends_on(opts),
@@ -99,7 +99,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             delete_before_replace=True,
             replace_with=[self.join],  # a new join is a new Node: drain and delete the old one first
         )
-        rollout = upgrade.node_rollout(plan, node)
+        rollout = upgrade.node_rollout(plan.kubeadm, plan.master, node)
         drain = run(
             f"{name}-drain",
             access,

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, MirrorPlan, Nat64Plan
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, KubeadmPlan, MirrorPlan, Nat64Plan
 from planning.settings import KubernetesPlan
-from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, node_install, upgrade
-from rendering import mirror as mirror_render  # `mirror` is mirror_step's MirrorPlan
+from rendering import cni, gateway, haproxy, host_network, layout, node_install, upgrade
+
+# Aliased: the builders' parameters are named as the plan's fields (`mirror`, `kubeadm`).
+from rendering import kubeadm as kubeadm_render
+from rendering import mirror as mirror_render
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or
@@ -295,17 +298,18 @@ _KUBELET_SUPERVISED = systemd_or(
 )
 
 
-def kubeadm_init_step(plan: ClusterPlan) -> Step:
-    """Reads the bootstrap token from stdin (`stdin_secrets(token)`); with several masters possible
-    (`plan.kubeadm.upload_certs`) the certificate key too (`stdin_secrets(token, certificate_key)`),
-    and init uploads the control plane's certificates, encrypted with it, for the other masters."""
-    upload = plan.kubeadm.upload_certs
+def kubeadm_init_step(kubeadm: KubeadmPlan, master: HostPlan) -> Step:
+    """On the first master. Reads the bootstrap token from stdin (`stdin_secrets(token)`); with several
+    masters possible (`kubeadm.upload_certs`) the certificate key too (`stdin_secrets(token,
+    certificate_key)`), and init uploads the control plane's certificates, encrypted with it, for the
+    other masters."""
+    upload = kubeadm.upload_certs
     if upload:
-        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+        init = kubeadm_render.init_file(kubeadm, master, TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         flags = " --upload-certs --skip-certificate-key-print"
     else:
-        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
+        init = kubeadm_render.init_file(kubeadm, master, TOKEN_PLACEHOLDER)
         placeholders, flags = (TOKEN_PLACEHOLDER,), ""
     log = layout.KUBEADM_INIT_LOG
     return Step(
@@ -319,7 +323,7 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
             f"  kubeadm init --config {init.path}{flags} >{log} 2>&1 || {_log_tail(log)}",
             "  echo initialised",
             f"elif ! cmp -s {init.path} {layout.KUBEADM_APPLIED_PATH}; then",
-            *(f"  {line}" for line in upgrade.control_plane_converge(plan)),
+            *(f"  {line}" for line in upgrade.control_plane_converge(kubeadm.kubernetes, master)),
             "else",
             "  echo 'initialised; the control plane runs this config'",
             "fi",
@@ -351,15 +355,15 @@ def _token_hint(node: HostPlan) -> str:
     )
 
 
-def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
+def kubeadm_join_step(kubeadm: KubeadmPlan, master: HostPlan, node: HostPlan) -> Step:
     """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`);
-    a master's join of the control plane also the certificate key (`stdin_secrets(token, ca_cert_hash,
-    certificate_key)`)."""
-    if node.role == "master" and node != plan.master:
-        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+    a master's join of the control plane (any master but `master`, the first) also the certificate
+    key (`stdin_secrets(token, ca_cert_hash, certificate_key)`)."""
+    if node.role == "master" and node != master:
+        join = kubeadm_render.join_file(kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
     else:
-        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
+        join = kubeadm_render.join_file(kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
         placeholders = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
     return Step(
         files=(join,),
@@ -409,7 +413,7 @@ def _kube_proxy_cleanup() -> list[str]:
 _RESET = (
     f"PATH={layout.MIRROR_BIN_DIR}:$PATH; export PATH",
     f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {layout.SUPERVISE_PATH} stop kubelet; fi",
-    f"kubeadm reset -f --cri-socket {kubeadm.CRI_SOCKET} >/dev/null 2>&1",
+    f"kubeadm reset -f --cri-socket {kubeadm_render.CRI_SOCKET} >/dev/null 2>&1",
     *_kube_proxy_cleanup(),
 )
 # The deletes hold no token: components declare them before the token is known.

@@ -152,7 +152,7 @@ def test_init_uploads_the_certificates_with_the_key() -> None:
     init, cluster = docs[0], docs[1]
     assert init["certificateKey"] == "KEY"
     assert cluster["controlPlaneEndpoint"] == "[fd6b:763a::6443]:6443"
-    step = steps.kubeadm_init_step(HA).create
+    step = steps.kubeadm_init_step(HA.kubeadm, HA.master).create
     assert "--upload-certs --skip-certificate-key-print" in step
     assert steps.CERT_KEY_PLACEHOLDER in step and "IFS= read -r kubev6_secret_1" in step
 
@@ -160,7 +160,7 @@ def test_init_uploads_the_certificates_with_the_key() -> None:
 def test_single_master_init_is_as_before() -> None:
     init = kubeadm.init_documents(DEV.kubeadm, DEV.master, "t", "KEY")[0]
     assert "certificateKey" not in init
-    step = steps.kubeadm_init_step(DEV).create
+    step = steps.kubeadm_init_step(DEV.kubeadm, DEV.master).create
     assert "--upload-certs" not in step and steps.CERT_KEY_PLACEHOLDER not in step
     assert "kubev6_secret_1" not in step
 
@@ -173,13 +173,13 @@ def test_a_master_joins_the_control_plane_on_its_own_address() -> None:
         "certificateKey": "KEY",
     }
     assert join["discovery"]["bootstrapToken"]["apiServerEndpoint"] == HA.api_endpoint  # type: ignore[index]
-    step = steps.kubeadm_join_step(HA, second).create
+    step = steps.kubeadm_join_step(HA.kubeadm, HA.master, second).create
     assert steps.CERT_KEY_PLACEHOLDER in step and "kubev6_secret_2" in step
 
 
 def test_a_minion_joins_through_the_shared_endpoint() -> None:
     minion = HA.minions[0]
-    join = yaml.safe_load(steps.kubeadm_join_step(HA, minion).files[0].content)
+    join = yaml.safe_load(steps.kubeadm_join_step(HA.kubeadm, HA.master, minion).files[0].content)
     assert "controlPlane" not in join
     assert join["discovery"]["bootstrapToken"]["apiServerEndpoint"] == "[fd6b:763a::6443]:6443"
 

@@ -92,11 +92,14 @@ def node_commands(plan: ClusterPlan) -> list[tuple[str, dict[str, Any], tuple[st
         if plan.stages.install:
             step = steps.packages_step(plan.kubernetes, plan.mirror, n, content)
             out.append((f"{n.name}-packages", command(step.create, n, step.delete), (KUBE_NODE,)))
-    init = {**command(steps.kubeadm_init_step(plan).create, plan.master), "stdin": secret(steps.stdin_secrets(TOKEN))}
+    init = {
+        **command(steps.kubeadm_init_step(plan.kubeadm, plan.master).create, plan.master),
+        "stdin": secret(steps.stdin_secrets(TOKEN)),
+    }
     out.append(("kubeadm-master-init", init, ("kubev6:index:KubeadmMaster",)))
     for m in plan.minions:
         join = {
-            **command(steps.kubeadm_join_step(plan, m).create, m),
+            **command(steps.kubeadm_join_step(plan.kubeadm, plan.master, m).create, m),
             "stdin": secret(steps.stdin_secrets(TOKEN, CA_HASH)),
         }
         out.append((f"kubeadm-{m.name}-join", join, ("kubev6:index:KubeadmMinion",)))
@@ -200,7 +203,7 @@ def test_a_token_that_never_expires_fails_and_a_day_passes() -> None:
     parents = ("kubev6:index:KubeadmMaster",)
     for ttl, fails in (("0s", True), ("0h0m0s", True), ("24h0m0s", False), ("90m", False)):
         plan = plan_of("large", tokenTtl=ttl)
-        create = steps.kubeadm_init_step(plan).create
+        create = steps.kubeadm_init_step(plan.kubeadm, plan.master).create
         assert bool(check("join-token-expires", *init, command(create, plan.master), parents)) == fails, ttl
 
 
@@ -235,7 +238,7 @@ def test_another_kubernetes_release_than_the_artifacts_fails() -> None:
 def test_credentials_must_be_secret_where_resources_hold_them() -> None:
     plan = plan_of("large")
     kind, parents, marked = "command:remote:Command", ("kubev6:index:KubeadmMaster",), ("stdout", "stderr")
-    init = steps.kubeadm_init_step(plan).create
+    init = steps.kubeadm_init_step(plan.kubeadm, plan.master).create
     good = {**command(init, plan.master), "logging": "none", "stdin": secret(steps.stdin_secrets(TOKEN))}
     assert check("credentials-are-secrets", kind, "kubeadm-master-init", good, parents, marked) == []
     # Its outputs (kubeadm's log) not marked secret; the token on stdin in clear; the token in the

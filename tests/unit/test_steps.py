@@ -142,8 +142,8 @@ def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     start = f"{layout.SUPERVISE_PATH} start kubelet kubelet.sh"
     for create, kubeadm in (
-        (steps.kubeadm_join_step(plan, plan.minions[0]).create, "kubeadm join"),
-        (steps.kubeadm_init_step(plan).create, "kubeadm init"),
+        (steps.kubeadm_join_step(plan.kubeadm, plan.master, plan.minions[0]).create, "kubeadm join"),
+        (steps.kubeadm_init_step(plan.kubeadm, plan.master).create, "kubeadm init"),
     ):
         assert start in create and create.index(start) < create.index(kubeadm), create
     assert f"{layout.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE
