@@ -49,7 +49,7 @@ class KubeadmMinion(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
         plan, node, access, master = args.plan, args.node, args.access, args.master
-        token_scripts = steps.join_token_scripts(plan, node)
+        token_scripts = steps.join_token_scripts(plan.kubernetes, plan.master, node)
         self.token = run(
             f"{name}-token",
             access,
@@ -84,7 +84,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             # of it, so a change is no update here; the next join (a new minion, a rejoin) uses it.
             ignore_changes=["create"],
         )
-        membership = steps.node_membership_scripts(plan, node)
+        membership = steps.node_membership_scripts(plan.kubernetes, plan.master, node)
         self.node = run(
             f"{name}-node",
             access,

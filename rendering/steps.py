@@ -449,11 +449,11 @@ _ON_MASTER = (
 )
 
 
-def _on_first_master(plan: ClusterPlan) -> tuple[str, ...]:
+def _on_first_master(master: HostPlan) -> tuple[str, ...]:
     """kubectl against the first master's own API server, not the control-plane endpoint: behind the
     gateway's balancer a request may reach a leaving master whose etcd member was just removed, and
     hang there until the balancer's checks take it out (a destroy timed out so)."""
-    server = f"https://{api_endpoint(plan.master.address)}"
+    server = f"https://{api_endpoint(master.address)}"
     return (_ON_MASTER[0], f"K='kubectl --kubeconfig {layout.ADMIN_CONF} --server {server}'")
 
 
@@ -468,14 +468,14 @@ def join_token_description(node: HostPlan) -> str:
     return f"kube-v6 join of {node.name}"
 
 
-def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+def join_token_scripts(kubernetes: KubernetesPlan, master: HostPlan, node: HostPlan) -> MasterScripts:
     """A bootstrap token made for this minion's join, when it joins (its stdout, a secret): it
     lives `kubernetes.joinTokenTtl`. The delete removes every token of this minion by its
-    description, and prints none (it lists Secret names, which hold only the token's public id)."""
-    k8s = plan.kubeadm.kubernetes
+    description, and prints none (it lists Secret names, which hold only the token's public id).
+    Both run on `master`, the first master."""
     description = join_token_description(node)
     create = (
-        f"kubeadm token create --kubeconfig {layout.ADMIN_CONF} --ttl {k8s.join_token_ttl} "
+        f"kubeadm token create --kubeconfig {layout.ADMIN_CONF} --ttl {kubernetes.join_token_ttl} "
         f'--description "{description}" '
         "--usages signing,authentication --groups system:bootstrappers:kubeadm:default-node-token"
     )
@@ -488,11 +488,11 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     )
     return MasterScripts(
         install_script((), (_ON_MASTER[0], create)),
-        install_script((), (*_on_first_master(plan), *delete)),
+        install_script((), (*_on_first_master(master), *delete)),
     )
 
 
-def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
+def upload_certs_script(node: HostPlan) -> str:
     """On the first master, right before `node` joins the control plane: the control plane's
     certificates uploaded again (kubeadm deletes the uploaded copy 2 hours after an upload), encrypted
     with the certificate key the init config holds. Prints nothing secret."""
@@ -513,13 +513,13 @@ def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
 DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
 
 
-def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
+def _remove_etcd_member(first: HostPlan, node: HostPlan) -> tuple[str, ...]:
     """A leaving master's etcd member removed, by etcdctl in the first master's etcd pod, after its
     drain and before its Node is deleted and its host reset. Not left to `kubeadm reset`: its
     remove-etcd-member phase finds the node's API endpoint through the node's kube-apiserver mirror
     pod, gone with the Node, and then only warns, so the member would stay, counted in every quorum
     and never answering. A member that cannot be removed stops the delete before the reset."""
-    first, n, pki = plan.master, node.name, layout.ETCD_PKI
+    n, pki = node.name, layout.ETCD_PKI
     etcdctl = (
         f"$K -n kube-system exec etcd-{first.name} -- etcdctl --endpoints=https://[{first.address}]:2379 "
         f"--cacert={pki}/ca.crt --cert={pki}/healthcheck-client.crt --key={pki}/healthcheck-client.key "
@@ -537,20 +537,19 @@ def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
     )
 
 
-def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+def node_membership_scripts(kubernetes: KubernetesPlan, master: HostPlan, node: HostPlan) -> MasterScripts:
     """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
     the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
     PodDisruptionBudgets, (a master other than the first) remove its etcd member, then delete the
     Node object; a drain or a member removal that does not finish fails here and leaves the node
-    cordoned and joined."""
-    k8s = plan.kubeadm.kubernetes
-    n, timeout = node.name, k8s.drain_timeout
+    cordoned and joined. All run on `master`, the first master."""
+    n, timeout = node.name, kubernetes.drain_timeout
     log = f"/var/log/kubev6-drain-{n}.log"
     create = (
         "i=0",
         f'until $K get node {n} >/dev/null 2>&1; do i=$((i + 1)); [ "$i" -lt 150 ] || '
         f"{{ echo 'kube-v6: node {n} did not register within 5 minutes of its join' >&2; exit 1; }}; sleep 2; done",
-        f"$K wait --for=condition=Ready node/{n} --timeout={k8s.timeouts.kubelet_health_check} >/dev/null",
+        f"$K wait --for=condition=Ready node/{n} --timeout={kubernetes.timeouts.kubelet_health_check} >/dev/null",
         f"$K uncordon {n} >/dev/null",
         f"echo {n}",
     )
@@ -572,10 +571,10 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
         f"tail -n 20 {log} >&2; exit 1; fi; done",
-        *(_remove_etcd_member(plan, node) if node.role == "master" and node != plan.master else ()),
+        *(_remove_etcd_member(master, node) if node.role == "master" and node != master else ()),
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",
     )
-    on_master = _on_first_master(plan)
+    on_master = _on_first_master(master)
     return MasterScripts(install_script((), (*on_master, *create)), install_script((), (*on_master, *delete)))

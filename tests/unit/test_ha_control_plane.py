@@ -229,7 +229,7 @@ def test_a_leaving_master_removes_its_etcd_member_before_its_reset() -> None:
     """On the first master: drain, the etcd member removed, the Node deleted; then (the join's
     delete, ordered by the graph) the host reset. A member that cannot be removed stops there."""
     leaving = HA.masters[2]
-    delete = steps.node_membership_scripts(HA, leaving).delete
+    delete = steps.node_membership_scripts(HA.kubernetes, HA.master, leaving).delete
     drain = delete.index(f"drain {leaving.name} ")
     listing = delete.index("member list")
     removal = delete.index('member remove "$id"')
@@ -240,16 +240,16 @@ def test_a_leaving_master_removes_its_etcd_member_before_its_reset() -> None:
     line = delete[removal : delete.index("\n", removal)]
     assert "exit 1" in line and "stays cordoned and joined" in line
     # A minion's and the first master's membership hold no etcd removal.
-    assert "etcdctl" not in steps.node_membership_scripts(HA, HA.minions[0]).delete
-    assert "etcdctl" not in steps.node_membership_scripts(DEV, DEV.minions[0]).delete
+    assert "etcdctl" not in steps.node_membership_scripts(HA.kubernetes, HA.master, HA.minions[0]).delete
+    assert "etcdctl" not in steps.node_membership_scripts(DEV.kubernetes, DEV.master, DEV.minions[0]).delete
     assert "kubeadm reset -f" in steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE
 
 
 def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
     """The removal lines in a shell, with a fake kubectl answering etcdctl's `member list`."""
     leaving = HA.masters[1]
-    lines = [line for line in steps.node_membership_scripts(HA, leaving).delete.splitlines() if "etcd" in line or
-             line.startswith("id=")]  # fmt: skip
+    delete = steps.node_membership_scripts(HA.kubernetes, HA.master, leaving).delete
+    lines = [line for line in delete.splitlines() if "etcd" in line or line.startswith("id=")]
     fake = tmp_path / "kubectl"
     log = tmp_path / "calls"
     fake.write_text(
@@ -268,7 +268,7 @@ def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
 
 
 def test_the_certificates_are_uploaded_again_for_each_join() -> None:
-    script = steps.upload_certs_script(HA, HA.masters[1])
+    script = steps.upload_certs_script(HA.masters[1])
     assert (
         "kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print "
         f"--config {layout.KUBEADM_INIT_PATH}" in (script)

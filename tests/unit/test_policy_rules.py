@@ -300,7 +300,8 @@ def test_a_joins_token_is_a_secret_and_expires_and_the_drain_may_log() -> None:
     plan = plan_of("large")
     node = plan.minions[0]
     kind, parents, marked = "command:remote:Command", ("kubev6:index:KubeadmMinion",), ("stdout", "stderr")
-    token = {**command(steps.join_token_scripts(plan, node).create, plan.master), "logging": "none"}
+    scripts = steps.join_token_scripts(plan.kubernetes, plan.master, node)
+    token = {**command(scripts.create, plan.master), "logging": "none"}
     name = f"kubeadm-{node.name}-token"
     assert check("credentials-are-secrets", kind, name, token, parents, marked) == []
     assert check("credentials-are-secrets", kind, name, {**token, "logging": "stdoutAndStderr"}, parents, marked)
@@ -309,5 +310,5 @@ def test_a_joins_token_is_a_secret_and_expires_and_the_drain_may_log() -> None:
     forever = {**token, "create": token["create"].replace("--ttl 15m0s", "--ttl 0s")}
     [found] = check("join-token-expires", kind, name, forever, parents)
     assert "never expires" in found
-    drain = command(steps.node_membership_scripts(plan, node).delete, plan.master)
+    drain = command(steps.node_membership_scripts(plan.kubernetes, plan.master, node).delete, plan.master)
     assert check("credentials-are-secrets", kind, f"kubeadm-{node.name}-node", drain, parents) == []

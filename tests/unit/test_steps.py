@@ -105,7 +105,7 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
     bin_dir.mkdir()
     (bin_dir / "kubectl").write_text(_FAKE_KUBECTL)
     (bin_dir / "kubectl").chmod(0o755)
-    script = steps.node_membership_scripts(plan, plan.minions[0]).delete
+    script = steps.node_membership_scripts(plan.kubernetes, plan.master, plan.minions[0]).delete
     script = script.replace(layout.ADMIN_CONF, str(admin)).replace("/var/log/", f"{tmp_path}/")
     log = tmp_path / "log"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "FOUND": found,
