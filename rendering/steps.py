@@ -101,6 +101,8 @@ def _restore_saved() -> list[str]:
     return [*lines, f"rm -rf {layout.SAVED_DIR}"]
 
 
+# The whole plan, not sub-plans: /etc/hosts lists other hosts (every host, on the gateway), and the
+# step reads the stages, the NAT64 engine, the node interface and the gateway's name and address too.
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     """Sysctls, modules, static routes (persisted), resolver and /etc/hosts; delete restores what was there."""
     keys = list(host_network.sysctls(host))
