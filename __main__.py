@@ -133,14 +133,19 @@ if stages.kubeadm:
         policy = NetworkPolicy(
             "network-policy",
             NetworkPolicyArgs(
-                render_policy_checks(plan), master.kubeconfig, render_workloads(plan).pull_policy, master.init
+                render_policy_checks(plan.workloads, plan.kubeadm.dns_domain, plan.master, plan.minions),
+                master.kubeconfig,
+                render_workloads(plan.workloads, plan.kubeadm.dns_domain, plan.minions).pull_policy,
+                master.init,
             ),
             ResourceOptions(depends_on=[master, *members, *minions]),
         )
     if stages.workloads:
         workloads = WorkloadChecks(
             "checks",
-            WorkloadChecksArgs(render_workloads(plan), master.kubeconfig, master.init),
+            WorkloadChecksArgs(
+                render_workloads(plan.workloads, plan.kubeadm.dns_domain, plan.minions), master.kubeconfig, master.init
+            ),
             ResourceOptions(depends_on=[master, *members, *minions, *addons_ready]),
         )
 export_outputs(plan, master, workloads, live.wanted if live else None, policy.results if policy else None, machine_ids)

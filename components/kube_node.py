@@ -46,7 +46,7 @@ class KubeNode(pulumi.ComponentResource):
                 f"{name}-packages",
                 args.access,
                 host,
-                steps.packages_step(plan, host, args.mirror),
+                steps.packages_step(plan.kubernetes, plan.mirror, host, args.mirror),
                 parent=self,
                 depends_on=[self.network, *([args.gateway] if args.gateway else [])],
             )

@@ -48,7 +48,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
         plan, node, access, master = args.plan, args.node, args.access, args.master
         if master.certificate_key is None:
             raise ValueError("a master joins the control plane only with plan.kubeadm.upload_certs")
-        token_scripts = steps.join_token_scripts(plan, node)
+        token_scripts = steps.join_token_scripts(plan.kubernetes, plan.master, node)
         self.token = run(
             f"{name}-token",
             access,
@@ -66,7 +66,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             f"{name}-certs",
             access,
             plan.master,
-            steps.upload_certs_script(plan, node),
+            steps.upload_certs_script(node),
             parent=self,
             depends_on=[self.token],
             secret=True,  # kubeadm's output there would name the certificate key; it prints none
@@ -80,7 +80,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             f"{name}-join",
             access,
             node,
-            steps.kubeadm_join_step(plan, node).create,
+            steps.kubeadm_join_step(plan.kubeadm, plan.master, node).create,
             delete=steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE,
             parent=self,
             depends_on=[*depends_on(opts), self.certs],
@@ -90,7 +90,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             replace_with=[self.token],
             ignore_changes=["create"],
         )
-        membership = steps.node_membership_scripts(plan, node)
+        membership = steps.node_membership_scripts(plan.kubernetes, plan.master, node)
         self.node = run(
             f"{name}-node",
             access,
@@ -103,7 +103,7 @@ class KubeadmControlPlaneMember(pulumi.ComponentResource):
             delete_before_replace=True,
             replace_with=[self.join],
         )
-        rollout = upgrade.node_rollout(plan, node)
+        rollout = upgrade.node_rollout(plan.kubeadm, plan.master, node)
         drain = run(
             f"{name}-drain",
             access,

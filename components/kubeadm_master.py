@@ -47,7 +47,7 @@ class KubeadmMaster(pulumi.ComponentResource):
             f"{name}-init",
             access,
             master,
-            steps.kubeadm_init_step(plan).create,
+            steps.kubeadm_init_step(plan.kubeadm, master).create,
             delete=steps.KUBEADM_INIT_DELETE,
             parent=self,
             depends_on=depends_on(opts),
@@ -72,11 +72,11 @@ class KubeadmMaster(pulumi.ComponentResource):
             depends_on=[self.init],
             secret=True,
         )
-        rollout = upgrade.node_rollout(plan, master)
+        rollout = upgrade.node_rollout(plan.kubeadm, master, master)
         drain = run(f"{name}-drain", access, master, rollout.drain, parent=self, depends_on=[self.init])
         kubelet = run(f"{name}-kubelet", access, master, rollout.kubelet, parent=self, depends_on=[drain])
         self.rollout_done = run(f"{name}-uncordon", access, master, rollout.uncordon, parent=self, depends_on=[kubelet])
-        expiry_command = upgrade.cert_expiry_command(plan)
+        expiry_command = upgrade.cert_expiry_command(plan.kubernetes)
         expiry = run(f"{name}-cert-expiry", access, master, expiry_command, parent=self, depends_on=[self.init])
         self.cert_expiry = expiry.stdout.apply(upgrade.parse_cert_expiry)
         self.ca_cert_hash = pulumi.Output.secret(ca_hash.stdout.apply(str.strip))

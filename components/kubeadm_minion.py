@@ -49,7 +49,7 @@ class KubeadmMinion(pulumi.ComponentResource):
     def __init__(self, name: str, args: KubeadmMinionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kubev6:index:KubeadmMinion", name, None, opts)
         plan, node, access, master = args.plan, args.node, args.access, args.master
-        token_scripts = steps.join_token_scripts(plan, node)
+        token_scripts = steps.join_token_scripts(plan.kubernetes, plan.master, node)
         self.token = run(
             f"{name}-token",
             access,
@@ -71,7 +71,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             f"{name}-join",
             access,
             node,
-            steps.kubeadm_join_step(plan, node).create,
+            steps.kubeadm_join_step(plan.kubeadm, plan.master, node).create,
             delete=steps.KUBEADM_JOIN_DELETE,
             parent=self,
             depends_on=depends_on(opts),
@@ -84,7 +84,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             # of it, so a change is no update here; the next join (a new minion, a rejoin) uses it.
             ignore_changes=["create"],
         )
-        membership = steps.node_membership_scripts(plan, node)
+        membership = steps.node_membership_scripts(plan.kubernetes, plan.master, node)
         self.node = run(
             f"{name}-node",
             access,
@@ -99,7 +99,7 @@ class KubeadmMinion(pulumi.ComponentResource):
             delete_before_replace=True,
             replace_with=[self.join],  # a new join is a new Node: drain and delete the old one first
         )
-        rollout = upgrade.node_rollout(plan, node)
+        rollout = upgrade.node_rollout(plan.kubeadm, plan.master, node)
         drain = run(
             f"{name}-drain",
             access,

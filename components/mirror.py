@@ -45,6 +45,6 @@ def declare_mirror(
         )
         for kind, file_name in files
     ]
-    step = steps.mirror_step(plan, registry=content.registry is not None)
+    step = steps.mirror_step(plan.mirror, registry=content.registry is not None)
     serve = run_step(f"{name}-serve", access, plan.gateway, step, parent=parent, depends_on=copies)
     return [*copies, serve]

@@ -44,7 +44,7 @@ class Nat64Gateway(pulumi.ComponentResource):
         self.network = machine_and_network(name, plan, host, access, args.machines, parent=self, after=depends_on(opts))
         self.packages = None
         if plan.stages.install:
-            step = steps.gateway_packages_step(plan)
+            step = steps.gateway_packages_step(plan.nat64, plan.dns64, plan.kubernetes, plan.api_lb)
             self.packages = run_step(f"{name}-packages", access, host, step, parent=self, depends_on=[self.network])
         services_after = [self.packages or self.network]
         self.nat64 = run_step(

@@ -217,6 +217,10 @@ class ClusterPlan:
 
     # Held once, in the sub-plan that renders them.
     @property
+    def kubernetes(self) -> KubernetesPlan:
+        return self.kubeadm.kubernetes
+
+    @property
     def pod_supernet(self) -> netaddr.IPNetwork:
         return self.kubeadm.pod_supernet
 

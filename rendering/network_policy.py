@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config_schemas.versions import KUBE_NETWORK_POLICIES_VERSION
-from planning.plan import ClusterPlan
+from planning.plan import HostPlan
+from planning.settings import WorkloadsPlan
 from rendering.workloads import PORT, Check
 
 NAME = "kube-network-policies"
@@ -71,13 +72,15 @@ class PolicyChecks:
     clients: dict[str, PolicyClient]  # by the Job's resource suffix (a stack output key)
 
 
-def render_policy_checks(plan: ClusterPlan) -> PolicyChecks:
-    cfg = plan.workloads
-    namespace = f"{cfg.namespace}-policy"
-    service = f"{GUARDED}.{namespace}.svc.{plan.kubeadm.dns_domain}"
-    minions = [m.name for m in plan.minions] or [plan.master.name]
-    guarded, client_node = minions[0], minions[-1]
-    master = plan.master
+def render_policy_checks(
+    workloads: WorkloadsPlan, dns_domain: str, master: HostPlan, minions: tuple[HostPlan, ...]
+) -> PolicyChecks:
+    """The guarded server on a minion, its clients on another (or the master), and the ipBlock rule
+    that admits the (first) master's pod /64."""
+    namespace = f"{workloads.namespace}-policy"
+    service = f"{GUARDED}.{namespace}.svc.{dns_domain}"
+    names = [m.name for m in minions] or [master.name]
+    guarded, client_node = names[0], names[-1]
     ip_block = str(master.pod_subnet)
     clients = {
         "policyDeniesByDefault": PolicyClient(
@@ -111,9 +114,9 @@ def render_policy_checks(plan: ClusterPlan) -> PolicyChecks:
     }
     return PolicyChecks(
         namespace=namespace,
-        image=cfg.image,
-        check_image=cfg.check_image,
-        pull_policy=cfg.pull_policy,
+        image=workloads.image,
+        check_image=workloads.check_image,
+        pull_policy=workloads.pull_policy,
         guarded_node=guarded,
         ip_block=ip_block,
         clients=clients,

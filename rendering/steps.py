@@ -13,8 +13,13 @@ from dataclasses import dataclass
 
 from config_schemas.derive import api_endpoint
 from config_schemas.strings import duration_seconds
-from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, Nat64Plan
-from rendering import cni, gateway, haproxy, host_network, kubeadm, layout, mirror, node_install, upgrade
+from planning.plan import ApiLoadBalancerPlan, ClusterPlan, Dns64Plan, HostPlan, KubeadmPlan, MirrorPlan, Nat64Plan
+from planning.settings import KubernetesPlan
+from rendering import cni, gateway, haproxy, host_network, layout, node_install, upgrade
+
+# Aliased: the builders' parameters are named as the plan's fields (`mirror`, `kubeadm`).
+from rendering import kubeadm as kubeadm_render
+from rendering import mirror as mirror_render
 from rendering.files import RenderedFile, install_script, remove_script
 from rendering.packages import debian_packages
 from rendering.systemd import systemd_or
@@ -96,6 +101,8 @@ def _restore_saved() -> list[str]:
     return [*lines, f"rm -rf {layout.SAVED_DIR}"]
 
 
+# The whole plan, not sub-plans: /etc/hosts lists other hosts (every host, on the gateway), and the
+# step reads the stages, the NAT64 engine, the node interface and the gateway's name and address too.
 def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     """Sysctls, modules, static routes (persisted), resolver and /etc/hosts; delete restores what was there."""
     keys = list(host_network.sysctls(host))
@@ -126,13 +133,15 @@ def network_step(plan: ClusterPlan, host: HostPlan) -> Step:
     )
 
 
-def packages_step(plan: ClusterPlan, node: HostPlan, content: node_install.MirrorContent | None = None) -> Step:
+def packages_step(
+    kubernetes: KubernetesPlan, mirror: MirrorPlan, node: HostPlan, content: node_install.MirrorContent | None = None
+) -> Step:
     """containerd, kubeadm/kubelet/kubectl and the runtime started; `content`: what the mirror serves."""
-    files = tuple(node_install.install_files(plan.kubeadm.kubernetes, node, plan.mirror))
+    files = tuple(node_install.install_files(kubernetes, node, mirror))
     return Step(
         files=files,
-        activate=tuple(node_install.install_commands(plan.kubeadm.kubernetes, plan.mirror, content)),
-        deactivate=tuple(node_install.uninstall_commands(plan.kubeadm.kubernetes, content)),
+        activate=tuple(node_install.install_commands(kubernetes, mirror, content)),
+        deactivate=tuple(node_install.uninstall_commands(kubernetes, content)),
         removes=tuple(f.path for f in files),
         cleanup=_remove_made_dirs(files, layout.CONTAINERD_CERTS_DIR),
     )
@@ -145,28 +154,28 @@ def _remove_made_dirs(files: tuple[RenderedFile, ...], under: str) -> tuple[str,
     return (f"rmdir {' '.join([*dirs, under])} 2>/dev/null",) if dirs else ()
 
 
-def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
+def mirror_step(mirror: MirrorPlan, *, registry: bool = False) -> Step:
     """The gateway serves the artifacts (copied to layout.MIRROR_DIR before this step runs), and with
     `registry` (the build made its storage) the OCI registry the nodes' containerd pulls through."""
-    files = [mirror.mirror_script(plan.mirror, registry=registry), mirror.mirror_unit(plan.mirror)]
+    files = [mirror_render.mirror_script(mirror, registry=registry), mirror_render.mirror_unit(mirror)]
     activate = [_systemd_or("kubev6-mirror.service", f"{layout.MIRROR_SCRIPT_PATH} up")]
     deactivate = ["systemctl disable --now kubev6-mirror.service 2>/dev/null", f"{layout.MIRROR_SCRIPT_PATH} down"]
     cleanup = [f"rm -rf {layout.MIRROR_DIR}"]
     state_dirs = [layout.STATE_DIR, layout.RUN_DIR]  # the served files; the pidfiles
     if registry:
-        files += [mirror.registry_config(plan.mirror), mirror.registry_unit()]
+        files += [mirror_render.registry_config(mirror), mirror_render.registry_unit()]
         pid = layout.REGISTRY_PIDFILE
         # A new storage needs a new registry process (the old one keeps its open files).
         stop_old = f'[ -z "$restart_registry" ] || [ ! -f {pid} ] || {{ kill "$(cat {pid})"; rm -f {pid}; }}'
         activate = [
             "restart_registry=",
-            mirror.unpack_registry(),
+            mirror_render.unpack_registry(),
             _systemd_or("kubev6-registry.service", stop_old),
             *activate,
         ]
         deactivate.insert(0, "systemctl disable --now kubev6-registry.service 2>/dev/null")
         cleanup.insert(0, f"rm -rf {layout.REGISTRY_ROOT}")
-    activate.append(mirror.wait_serving(plan.mirror, registry=registry))
+    activate.append(mirror_render.wait_serving(mirror, registry=registry))
     served_from = layout.STATE_DIR
     return Step(
         files=tuple(files),
@@ -178,14 +187,16 @@ def mirror_step(plan: ClusterPlan, *, registry: bool = False) -> Step:
     )
 
 
-def gateway_packages_step(plan: ClusterPlan) -> Step:
-    """The translator and resolver packages (Debian names) and nftables."""
-    nat64 = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[plan.nat64.engine]
-    dns64 = {"unbound": "unbound", "bind9": "bind9"}[plan.dns64.engine]
-    mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
+def gateway_packages_step(
+    nat64: Nat64Plan, dns64: Dns64Plan, kubernetes: KubernetesPlan, api_lb: ApiLoadBalancerPlan | None
+) -> Step:
+    """The translator and resolver packages (Debian names) and nftables; HAProxy with `api_lb`."""
+    translator = {"jool": "jool-dkms jool-tools", "tayga": "tayga"}[nat64.engine]
+    resolver = {"unbound": "unbound", "bind9": "bind9"}[dns64.engine]
+    mirror = kubernetes.artifacts == "mirror"
     # Air-gapped, the mirror's server is python3.
-    packages = ["nftables", *nat64.split(), dns64, *(["python3", "curl"] if mirror else [])]
-    if plan.api_lb is not None:
+    packages = ["nftables", *translator.split(), resolver, *(["python3", "curl"] if mirror else [])]
+    if api_lb is not None:
         packages.append("haproxy")
     # Nothing to undo (the packages stay installed): the command gets no delete.
     return Step(
@@ -193,8 +204,8 @@ def gateway_packages_step(plan: ClusterPlan) -> Step:
             "export DEBIAN_FRONTEND=noninteractive",
             *debian_packages(packages, air_gapped=mirror),
             # The project runs its own resolver instance (kubev6-dns64.service).
-            f"systemctl disable --now {'unbound' if dns64 == 'unbound' else 'named'} 2>/dev/null || true",
-            *(["systemctl disable --now haproxy 2>/dev/null || true"] if plan.api_lb is not None else []),
+            f"systemctl disable --now {'unbound' if resolver == 'unbound' else 'named'} 2>/dev/null || true",
+            *(["systemctl disable --now haproxy 2>/dev/null || true"] if api_lb is not None else []),
         )
     )
 
@@ -289,17 +300,18 @@ _KUBELET_SUPERVISED = systemd_or(
 )
 
 
-def kubeadm_init_step(plan: ClusterPlan) -> Step:
-    """Reads the bootstrap token from stdin (`stdin_secrets(token)`); with several masters possible
-    (`plan.kubeadm.upload_certs`) the certificate key too (`stdin_secrets(token, certificate_key)`),
-    and init uploads the control plane's certificates, encrypted with it, for the other masters."""
-    upload = plan.kubeadm.upload_certs
+def kubeadm_init_step(kubeadm: KubeadmPlan, master: HostPlan) -> Step:
+    """On the first master. Reads the bootstrap token from stdin (`stdin_secrets(token)`); with several
+    masters possible (`kubeadm.upload_certs`) the certificate key too (`stdin_secrets(token,
+    certificate_key)`), and init uploads the control plane's certificates, encrypted with it, for the
+    other masters."""
+    upload = kubeadm.upload_certs
     if upload:
-        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+        init = kubeadm_render.init_file(kubeadm, master, TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         flags = " --upload-certs --skip-certificate-key-print"
     else:
-        init = kubeadm.init_file(plan.kubeadm, plan.master, TOKEN_PLACEHOLDER)
+        init = kubeadm_render.init_file(kubeadm, master, TOKEN_PLACEHOLDER)
         placeholders, flags = (TOKEN_PLACEHOLDER,), ""
     log = layout.KUBEADM_INIT_LOG
     return Step(
@@ -313,7 +325,7 @@ def kubeadm_init_step(plan: ClusterPlan) -> Step:
             f"  kubeadm init --config {init.path}{flags} >{log} 2>&1 || {_log_tail(log)}",
             "  echo initialised",
             f"elif ! cmp -s {init.path} {layout.KUBEADM_APPLIED_PATH}; then",
-            *(f"  {line}" for line in upgrade.control_plane_converge(plan)),
+            *(f"  {line}" for line in upgrade.control_plane_converge(kubeadm.kubernetes, master)),
             "else",
             "  echo 'initialised; the control plane runs this config'",
             "fi",
@@ -345,15 +357,15 @@ def _token_hint(node: HostPlan) -> str:
     )
 
 
-def kubeadm_join_step(plan: ClusterPlan, node: HostPlan) -> Step:
+def kubeadm_join_step(kubeadm: KubeadmPlan, master: HostPlan, node: HostPlan) -> Step:
     """Reads the bootstrap token and the CA hash from stdin (`stdin_secrets(token, ca_cert_hash)`);
-    a master's join of the control plane also the certificate key (`stdin_secrets(token, ca_cert_hash,
-    certificate_key)`)."""
-    if node.role == "master" and node != plan.master:
-        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
+    a master's join of the control plane (any master but `master`, the first) also the certificate
+    key (`stdin_secrets(token, ca_cert_hash, certificate_key)`)."""
+    if node.role == "master" and node != master:
+        join = kubeadm_render.join_file(kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
         placeholders: tuple[str, ...] = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER, CERT_KEY_PLACEHOLDER)
     else:
-        join = kubeadm.join_file(plan.kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
+        join = kubeadm_render.join_file(kubeadm, node, TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
         placeholders = (TOKEN_PLACEHOLDER, CA_HASH_PLACEHOLDER)
     return Step(
         files=(join,),
@@ -403,7 +415,7 @@ def _kube_proxy_cleanup() -> list[str]:
 _RESET = (
     f"PATH={layout.MIRROR_BIN_DIR}:$PATH; export PATH",
     f"if [ -d /run/systemd/system ]; then systemctl stop kubelet; else {layout.SUPERVISE_PATH} stop kubelet; fi",
-    f"kubeadm reset -f --cri-socket {kubeadm.CRI_SOCKET} >/dev/null 2>&1",
+    f"kubeadm reset -f --cri-socket {kubeadm_render.CRI_SOCKET} >/dev/null 2>&1",
     *_kube_proxy_cleanup(),
 )
 # The deletes hold no token: components declare them before the token is known.
@@ -439,11 +451,11 @@ _ON_MASTER = (
 )
 
 
-def _on_first_master(plan: ClusterPlan) -> tuple[str, ...]:
+def _on_first_master(master: HostPlan) -> tuple[str, ...]:
     """kubectl against the first master's own API server, not the control-plane endpoint: behind the
     gateway's balancer a request may reach a leaving master whose etcd member was just removed, and
     hang there until the balancer's checks take it out (a destroy timed out so)."""
-    server = f"https://{api_endpoint(plan.master.address)}"
+    server = f"https://{api_endpoint(master.address)}"
     return (_ON_MASTER[0], f"K='kubectl --kubeconfig {layout.ADMIN_CONF} --server {server}'")
 
 
@@ -458,14 +470,14 @@ def join_token_description(node: HostPlan) -> str:
     return f"kube-v6 join of {node.name}"
 
 
-def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+def join_token_scripts(kubernetes: KubernetesPlan, master: HostPlan, node: HostPlan) -> MasterScripts:
     """A bootstrap token made for this minion's join, when it joins (its stdout, a secret): it
     lives `kubernetes.joinTokenTtl`. The delete removes every token of this minion by its
-    description, and prints none (it lists Secret names, which hold only the token's public id)."""
-    k8s = plan.kubeadm.kubernetes
+    description, and prints none (it lists Secret names, which hold only the token's public id).
+    Both run on `master`, the first master."""
     description = join_token_description(node)
     create = (
-        f"kubeadm token create --kubeconfig {layout.ADMIN_CONF} --ttl {k8s.join_token_ttl} "
+        f"kubeadm token create --kubeconfig {layout.ADMIN_CONF} --ttl {kubernetes.join_token_ttl} "
         f'--description "{description}" '
         "--usages signing,authentication --groups system:bootstrappers:kubeadm:default-node-token"
     )
@@ -478,11 +490,11 @@ def join_token_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
     )
     return MasterScripts(
         install_script((), (_ON_MASTER[0], create)),
-        install_script((), (*_on_first_master(plan), *delete)),
+        install_script((), (*_on_first_master(master), *delete)),
     )
 
 
-def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
+def upload_certs_script(node: HostPlan) -> str:
     """On the first master, right before `node` joins the control plane: the control plane's
     certificates uploaded again (kubeadm deletes the uploaded copy 2 hours after an upload), encrypted
     with the certificate key the init config holds. Prints nothing secret."""
@@ -503,13 +515,13 @@ def upload_certs_script(plan: ClusterPlan, node: HostPlan) -> str:
 DRAIN_SLICE = "10s"  # a drain is retried in slices this long, checking between them that the node lives
 
 
-def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
+def _remove_etcd_member(first: HostPlan, node: HostPlan) -> tuple[str, ...]:
     """A leaving master's etcd member removed, by etcdctl in the first master's etcd pod, after its
     drain and before its Node is deleted and its host reset. Not left to `kubeadm reset`: its
     remove-etcd-member phase finds the node's API endpoint through the node's kube-apiserver mirror
     pod, gone with the Node, and then only warns, so the member would stay, counted in every quorum
     and never answering. A member that cannot be removed stops the delete before the reset."""
-    first, n, pki = plan.master, node.name, layout.ETCD_PKI
+    n, pki = node.name, layout.ETCD_PKI
     etcdctl = (
         f"$K -n kube-system exec etcd-{first.name} -- etcdctl --endpoints=https://[{first.address}]:2379 "
         f"--cacert={pki}/ca.crt --cert={pki}/healthcheck-client.crt --key={pki}/healthcheck-client.key "
@@ -527,20 +539,19 @@ def _remove_etcd_member(plan: ClusterPlan, node: HostPlan) -> tuple[str, ...]:
     )
 
 
-def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
+def node_membership_scripts(kubernetes: KubernetesPlan, master: HostPlan, node: HostPlan) -> MasterScripts:
     """Create (after the join): the Node is registered and Ready, and schedulable. Delete (before
     the host's `kubeadm reset`): cordon and drain it within `kubernetes.drainTimeout`, respecting
     PodDisruptionBudgets, (a master other than the first) remove its etcd member, then delete the
     Node object; a drain or a member removal that does not finish fails here and leaves the node
-    cordoned and joined."""
-    k8s = plan.kubeadm.kubernetes
-    n, timeout = node.name, k8s.drain_timeout
+    cordoned and joined. All run on `master`, the first master."""
+    n, timeout = node.name, kubernetes.drain_timeout
     log = f"/var/log/kubev6-drain-{n}.log"
     create = (
         "i=0",
         f'until $K get node {n} >/dev/null 2>&1; do i=$((i + 1)); [ "$i" -lt 150 ] || '
         f"{{ echo 'kube-v6: node {n} did not register within 5 minutes of its join' >&2; exit 1; }}; sleep 2; done",
-        f"$K wait --for=condition=Ready node/{n} --timeout={k8s.timeouts.kubelet_health_check} >/dev/null",
+        f"$K wait --for=condition=Ready node/{n} --timeout={kubernetes.timeouts.kubelet_health_check} >/dev/null",
         f"$K uncordon {n} >/dev/null",
         f"echo {n}",
     )
@@ -562,10 +573,10 @@ def node_membership_scripts(plan: ClusterPlan, node: HostPlan) -> MasterScripts:
         f"echo 'kube-v6: drain of {n} did not finish within {timeout} (kubev6:kubernetes.drainTimeout; "
         f"a PodDisruptionBudget that allows no eviction?); {n} stays cordoned and joined. The end of the drain:' >&2; "
         f"tail -n 20 {log} >&2; exit 1; fi; done",
-        *(_remove_etcd_member(plan, node) if node.role == "master" and node != plan.master else ()),
+        *(_remove_etcd_member(master, node) if node.role == "master" and node != master else ()),
         f"$K delete node {n} --wait=true >/dev/null",
         f"rm -f {log}",
         f"echo 'kube-v6: {n} drained and deleted'",
     )
-    on_master = _on_first_master(plan)
+    on_master = _on_first_master(master)
     return MasterScripts(install_script((), (*on_master, *create)), install_script((), (*on_master, *delete)))

@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from planning.plan import ClusterPlan, HostPlan
+from planning.plan import HostPlan, KubeadmPlan
+from planning.settings import KubernetesPlan
 from rendering import kubeadm, layout
 from rendering.files import install_script
 from rendering.systemd import systemd_or
@@ -39,9 +40,10 @@ _API_ANSWERS = (
 )
 
 
-def kubelet_config_hash(plan: ClusterPlan) -> str:
-    """The KubeletConfiguration the nodes run, as a short hash (a change re-runs each node's rollout)."""
-    doc = next(d for d in kubeadm.init_documents(plan.kubeadm, plan.master, "") if d["kind"] == "KubeletConfiguration")
+def kubelet_config_hash(plan: KubeadmPlan, master: HostPlan) -> str:
+    """The KubeletConfiguration the nodes run (from the first master's init config), as a short hash
+    (a change re-runs each node's rollout)."""
+    doc = next(d for d in kubeadm.init_documents(plan, master, "") if d["kind"] == "KubeletConfiguration")
     return hashlib.sha256(kubeadm.dump([doc]).encode()).hexdigest()[:16]
 
 
@@ -59,25 +61,24 @@ def _kubelet_version(node: str, kubectl: str = _K) -> str:
     return f"\"$({kubectl} get node {node} -o jsonpath='{{.status.nodeInfo.kubeletVersion}}')\""
 
 
-def _ignore_preflight(plan: ClusterPlan) -> str:
-    checks = plan.kubeadm.kubernetes.ignore_preflight_errors
+def _ignore_preflight(k8s: KubernetesPlan) -> str:
+    checks = k8s.ignore_preflight_errors
     return f" --ignore-preflight-errors={','.join(checks)}" if checks else ""
 
 
-def control_plane_converge(plan: ClusterPlan) -> tuple[str, ...]:
-    """On the initialised master, once the rendered init config differs from the one last applied:
-    `kubeadm upgrade apply` when the API server runs another version, then the config uploaded and
-    the control plane's manifests, kube-proxy and the master's taint made to match it."""
-    k8s = plan.kubeadm.kubernetes
+def control_plane_converge(k8s: KubernetesPlan, master: HostPlan) -> tuple[str, ...]:
+    """On the initialised (first) master, once the rendered init config differs from the one last
+    applied: `kubeadm upgrade apply` when the API server runs another version, then the config
+    uploaded and the control plane's manifests, kube-proxy and the master's taint made to match it."""
     target = f"v{k8s.version}"
     init = layout.KUBEADM_INIT_PATH
-    ignore = _ignore_preflight(plan)
-    master = plan.master.name
+    ignore = _ignore_preflight(k8s)
+    name = master.name
     taint = "node-role.kubernetes.io/control-plane:NoSchedule"
     set_taint = (
-        f"{_K} taint node {master} {taint}- >/dev/null 2>&1 || true"
+        f"{_K} taint node {name} {taint}- >/dev/null 2>&1 || true"
         if k8s.schedule_on_master
-        else f"{_K} taint node {master} {taint} --overwrite >/dev/null"
+        else f"{_K} taint node {name} {taint} --overwrite >/dev/null"
     )
     proxy_now = f"\"$({_K} -n kube-system get configmap kube-proxy -o jsonpath='{{.data}}' | sha256sum)\""
     proxy_config = f"proxy_before={proxy_now}"
@@ -118,11 +119,12 @@ class NodeRollout:
     uncordon: str
 
 
-def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
-    k8s = plan.kubeadm.kubernetes
+def node_rollout(plan: KubeadmPlan, master: HostPlan, node: HostPlan) -> NodeRollout:
+    """`node`'s turn; `master` is the first master (its `kubeadm upgrade apply` did its node part)."""
+    k8s = plan.kubernetes
     target = f"v{k8s.version}"
     n = node.name
-    config = kubelet_config_hash(plan)
+    config = kubelet_config_hash(plan, master)
     # What each script acts on: the drain and the uncordon on a version change only, the kubelet on
     # either (so a kubelet setting re-runs the kubelet's script alone).
     stamp = f"# kube-v6: {n} converges to kubelet {target}"
@@ -144,10 +146,10 @@ def node_rollout(plan: ClusterPlan, node: HostPlan) -> NodeRollout:
             f"echo 'kube-v6: {n} drained for its upgrade to {target}'",
         ),
     )
-    ignore = _ignore_preflight(plan)
+    ignore = _ignore_preflight(k8s)
     upgrade_node = (
         ()
-        if node == plan.master  # `kubeadm upgrade apply` did the first master's part
+        if node == master  # `kubeadm upgrade apply` did the first master's part
         else (f"kubeadm upgrade node{ignore} >{log} 2>&1 || {_log_tail('kubeadm upgrade node', log)}",)
     )
     restart = systemd_or(
@@ -211,9 +213,9 @@ CERT_EXPIRY_COMMAND_TEMPLATE = (
 )
 
 
-def cert_expiry_command(plan: ClusterPlan) -> str:
+def cert_expiry_command(k8s: KubernetesPlan) -> str:
     """Each certificate and CA kubeadm manages on the master, with its expiry: `<name> <RFC 3339>` lines."""
-    return CERT_EXPIRY_COMMAND_TEMPLATE.format(target=f"v{plan.kubeadm.kubernetes.version}")
+    return CERT_EXPIRY_COMMAND_TEMPLATE.format(target=f"v{k8s.version}")
 
 
 def parse_cert_expiry(stdout: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planning.plan import ClusterPlan
+from planning.plan import HostPlan
 from planning.settings import WorkloadsPlan
 
 APP = "kubev6-echo"
@@ -51,13 +51,12 @@ class Workloads:
     checks: dict[str, Check]  # by the Job's resource suffix
 
 
-def render_workloads(plan: ClusterPlan) -> Workloads:
-    cfg = plan.workloads
-    domain = plan.kubeadm.dns_domain
-    minions = tuple(m.name for m in plan.minions)
-    service = f"{APP}.{cfg.namespace}.svc.{domain}"
-    headless = f"{APP}-pods.{cfg.namespace}.svc.{domain}"
-    origin = f"a pod on {minions[0]}" if minions else "a pod"
+def render_workloads(workloads: WorkloadsPlan, dns_domain: str, minions: tuple[HostPlan, ...]) -> Workloads:
+    """The echo pods spread over `minions`, the checks from the first; `dns_domain` names the services."""
+    names = tuple(m.name for m in minions)
+    service = f"{APP}.{workloads.namespace}.svc.{dns_domain}"
+    headless = f"{APP}-pods.{workloads.namespace}.svc.{dns_domain}"
+    origin = f"a pod on {names[0]}" if names else "a pod"
     checks = {
         "podToPod": Check(
             POD_TO_POD.format(headless=headless, port=PORT),
@@ -68,19 +67,20 @@ def render_workloads(plan: ClusterPlan) -> Workloads:
             f"{origin} resolved {service} (AAAA) and fetched it through its ClusterIP",
         ),
         "coreDns": Check(
-            COREDNS.format(domain=domain), f"{origin} resolved kubernetes.default.svc.{domain} (AAAA) through CoreDNS"
+            COREDNS.format(domain=dns_domain),
+            f"{origin} resolved kubernetes.default.svc.{dns_domain} (AAAA) through CoreDNS",
         ),
         "nat64Egress": Check(
-            EGRESS.format(url=cfg.egress_url),
-            f"{origin} fetched the IPv4-only {cfg.egress_url} by name through DNS64 + NAT64",
+            EGRESS.format(url=workloads.egress_url),
+            f"{origin} fetched the IPv4-only {workloads.egress_url} by name through DNS64 + NAT64",
         ),
     }
     return Workloads(
-        settings=cfg,
-        echo_nodes=minions,
-        check_nodes=minions[:1],
-        replicas=max(cfg.replicas, len(minions)),
-        pull_policy=cfg.pull_policy,
+        settings=workloads,
+        echo_nodes=names,
+        check_nodes=names[:1],
+        replicas=max(workloads.replicas, len(names)),
+        pull_policy=workloads.pull_policy,
         service_name=service,
         headless_name=headless,
         checks=checks,

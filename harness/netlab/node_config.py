@@ -50,7 +50,7 @@ def private_targets(plan: ClusterPlan, host: HostPlan) -> list[str]:
     its whole runtime state."""
     host_step_list = [step for _, step in steps.host_steps(plan, host)]
     if host.role == "gateway" and plan.stages.install and plan.kubeadm.kubernetes.artifacts == "mirror":
-        host_step_list.append(steps.mirror_step(plan))
+        host_step_list.append(steps.mirror_step(plan.mirror))
     targets = [d for step in host_step_list for d in step.state_dirs]
     if is_kubernetes_machine(plan, host):
         targets += K8S_PRIVATE_TARGETS

@@ -194,16 +194,16 @@ def render_everything(plan: ClusterPlan) -> list[str]:
                 )
             ]
     texts += [steps.nat64_step(plan.nat64).create, steps.dns64_step(plan.dns64).create]
-    texts.append(steps.gateway_packages_step(plan).create)
-    texts.append(steps.kubeadm_init_step(plan).create)
+    texts.append(steps.gateway_packages_step(plan.nat64, plan.dns64, plan.kubernetes, plan.api_lb).create)
+    texts.append(steps.kubeadm_init_step(plan.kubeadm, plan.master).create)
     mirror = plan.kubeadm.kubernetes.artifacts == "mirror"
     content = MirrorContent(MIRROR_BINARIES, ("pause.tar",)) if mirror else None
     if mirror:
-        texts.append(steps.mirror_step(plan, registry=True).create)
+        texts.append(steps.mirror_step(plan.mirror, registry=True).create)
     for node in plan.nodes:
-        texts += [steps.packages_step(plan, node, content).create, steps.cni_step(node).create]
+        texts += [steps.packages_step(plan.kubernetes, plan.mirror, node, content).create, steps.cni_step(node).create]
         if node.role == "minion":
-            texts.append(steps.kubeadm_join_step(plan, node).create)
+            texts.append(steps.kubeadm_join_step(plan.kubeadm, plan.master, node).create)
     return texts
 
 

@@ -152,7 +152,7 @@ def test_init_uploads_the_certificates_with_the_key() -> None:
     init, cluster = docs[0], docs[1]
     assert init["certificateKey"] == "KEY"
     assert cluster["controlPlaneEndpoint"] == "[fd6b:763a::6443]:6443"
-    step = steps.kubeadm_init_step(HA).create
+    step = steps.kubeadm_init_step(HA.kubeadm, HA.master).create
     assert "--upload-certs --skip-certificate-key-print" in step
     assert steps.CERT_KEY_PLACEHOLDER in step and "IFS= read -r kubev6_secret_1" in step
 
@@ -160,7 +160,7 @@ def test_init_uploads_the_certificates_with_the_key() -> None:
 def test_single_master_init_is_as_before() -> None:
     init = kubeadm.init_documents(DEV.kubeadm, DEV.master, "t", "KEY")[0]
     assert "certificateKey" not in init
-    step = steps.kubeadm_init_step(DEV).create
+    step = steps.kubeadm_init_step(DEV.kubeadm, DEV.master).create
     assert "--upload-certs" not in step and steps.CERT_KEY_PLACEHOLDER not in step
     assert "kubev6_secret_1" not in step
 
@@ -173,13 +173,13 @@ def test_a_master_joins_the_control_plane_on_its_own_address() -> None:
         "certificateKey": "KEY",
     }
     assert join["discovery"]["bootstrapToken"]["apiServerEndpoint"] == HA.api_endpoint  # type: ignore[index]
-    step = steps.kubeadm_join_step(HA, second).create
+    step = steps.kubeadm_join_step(HA.kubeadm, HA.master, second).create
     assert steps.CERT_KEY_PLACEHOLDER in step and "kubev6_secret_2" in step
 
 
 def test_a_minion_joins_through_the_shared_endpoint() -> None:
     minion = HA.minions[0]
-    join = yaml.safe_load(steps.kubeadm_join_step(HA, minion).files[0].content)
+    join = yaml.safe_load(steps.kubeadm_join_step(HA.kubeadm, HA.master, minion).files[0].content)
     assert "controlPlane" not in join
     assert join["discovery"]["bootstrapToken"]["apiServerEndpoint"] == "[fd6b:763a::6443]:6443"
 
@@ -218,8 +218,8 @@ def test_the_haproxy_step_adds_and_removes_its_own_address() -> None:
 
 
 def test_haproxy_is_a_gateway_package_only_with_several_masters_possible() -> None:
-    assert "haproxy" in steps.gateway_packages_step(HA).create
-    assert "haproxy" not in steps.gateway_packages_step(DEV).create
+    assert "haproxy" in steps.gateway_packages_step(HA.nat64, HA.dns64, HA.kubernetes, HA.api_lb).create
+    assert "haproxy" not in steps.gateway_packages_step(DEV.nat64, DEV.dns64, DEV.kubernetes, DEV.api_lb).create
 
 
 # --- a master leaving ------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_a_leaving_master_removes_its_etcd_member_before_its_reset() -> None:
     """On the first master: drain, the etcd member removed, the Node deleted; then (the join's
     delete, ordered by the graph) the host reset. A member that cannot be removed stops there."""
     leaving = HA.masters[2]
-    delete = steps.node_membership_scripts(HA, leaving).delete
+    delete = steps.node_membership_scripts(HA.kubernetes, HA.master, leaving).delete
     drain = delete.index(f"drain {leaving.name} ")
     listing = delete.index("member list")
     removal = delete.index('member remove "$id"')
@@ -240,16 +240,16 @@ def test_a_leaving_master_removes_its_etcd_member_before_its_reset() -> None:
     line = delete[removal : delete.index("\n", removal)]
     assert "exit 1" in line and "stays cordoned and joined" in line
     # A minion's and the first master's membership hold no etcd removal.
-    assert "etcdctl" not in steps.node_membership_scripts(HA, HA.minions[0]).delete
-    assert "etcdctl" not in steps.node_membership_scripts(DEV, DEV.minions[0]).delete
+    assert "etcdctl" not in steps.node_membership_scripts(HA.kubernetes, HA.master, HA.minions[0]).delete
+    assert "etcdctl" not in steps.node_membership_scripts(DEV.kubernetes, DEV.master, DEV.minions[0]).delete
     assert "kubeadm reset -f" in steps.KUBEADM_CONTROL_PLANE_JOIN_DELETE
 
 
 def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
     """The removal lines in a shell, with a fake kubectl answering etcdctl's `member list`."""
     leaving = HA.masters[1]
-    lines = [line for line in steps.node_membership_scripts(HA, leaving).delete.splitlines() if "etcd" in line or
-             line.startswith("id=")]  # fmt: skip
+    delete = steps.node_membership_scripts(HA.kubernetes, HA.master, leaving).delete
+    lines = [line for line in delete.splitlines() if "etcd" in line or line.startswith("id=")]
     fake = tmp_path / "kubectl"
     log = tmp_path / "calls"
     fake.write_text(
@@ -268,7 +268,7 @@ def test_the_etcd_removal_script_runs(tmp_path: Path) -> None:
 
 
 def test_the_certificates_are_uploaded_again_for_each_join() -> None:
-    script = steps.upload_certs_script(HA, HA.masters[1])
+    script = steps.upload_certs_script(HA.masters[1])
     assert (
         "kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print "
         f"--config {layout.KUBEADM_INIT_PATH}" in (script)

@@ -195,7 +195,7 @@ def test_the_ipvs_preflight_names_the_key() -> None:
 
 def test_the_policy_check_uses_a_default_deny_namespace_a_named_client_and_an_ipv6_ip_block() -> None:
     plan = make_plan(load_stack_file(BGP_STACK).cluster)
-    checks = network_policy.render_policy_checks(plan)
+    checks = network_policy.render_policy_checks(plan.workloads, plan.kubeadm.dns_domain, plan.master, plan.minions)
     assert checks.namespace == f"{plan.workloads.namespace}-policy"
     assert checks.ip_block == str(plan.master.pod_subnet) and ":" in checks.ip_block
     denied, allowed, block = (

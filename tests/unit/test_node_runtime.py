@@ -23,8 +23,8 @@ TOKEN = "abcdef.0123456789abcdef"
 def test_mirror_nodes_and_gateway_never_run_apt_and_install_from_the_gateway() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     node = plan.minions[0]
-    step = steps.packages_step(plan, node, CONTENT)
-    gateway = steps.gateway_packages_step(plan)
+    step = steps.packages_step(plan.kubernetes, plan.mirror, node, CONTENT)
+    gateway = steps.gateway_packages_step(plan.nat64, plan.dns64, plan.kubernetes, plan.api_lb)
     for script in (step.create, step.delete, gateway.create):
         assert "apt-get" not in script
     mirror = f"http://[{plan.gateway.address}]:{plan.mirror.port}"
@@ -37,7 +37,7 @@ def test_mirror_nodes_and_gateway_never_run_apt_and_install_from_the_gateway() -
 
 def test_online_nodes_install_from_the_package_repositories() -> None:
     plan = make_plan(load_stack_file("dev").cluster)
-    create = steps.packages_step(plan, plan.minions[0]).create
+    create = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0]).create
     assert "apt-get install" in create and "pkgs.k8s.io" in create
 
 
@@ -102,7 +102,8 @@ def test_containerd_config_is_containerd_2s_with_exactly_the_settings_the_projec
 
 def test_air_gapped_nodes_pull_registry_k8s_io_and_docker_io_through_the_gateway_registry() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    files = {f.path: f.content for f in steps.packages_step(plan, plan.minions[0], CONTENT).files}
+    step = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0], CONTENT)
+    files = {f.path: f.content for f in step.files}
     registry = f"http://[{plan.gateway.address}]:{plan.mirror.registry_port}"
     for name, upstream in (
         ("registry.k8s.io", "https://registry.k8s.io"),
@@ -114,19 +115,21 @@ def test_air_gapped_nodes_pull_registry_k8s_io_and_docker_io_through_the_gateway
             "host": {f"{registry}/v2/{name}": {"capabilities": ["pull", "resolve"], "override_path": True}},
         }
     online = make_plan(load_stack_file("dev").cluster)
-    assert not any("certs.d" in f.path for f in steps.packages_step(online, online.minions[0]).files)
+    online_step = steps.packages_step(online.kubernetes, online.mirror, online.minions[0])
+    assert not any("certs.d" in f.path for f in online_step.files)
 
 
 def test_nodes_run_the_pinned_containerd_and_runc_never_debians() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    create = steps.packages_step(plan, plan.minions[0], CONTENT).create
+    create = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0], CONTENT).create
     for binary in ("containerd", "containerd-shim-runc-v2", "ctr", "runc"):
         assert f"/bin/{binary} && chmod 0755" in create
     assert f'= "v{CONTAINERD_VERSION}" ]' in create and f'= "runc version {RUNC_VERSION}" ]' in create
-    assert "containerd runc" not in create and " runc " not in steps.gateway_packages_step(plan).create
+    gateway = steps.gateway_packages_step(plan.nat64, plan.dns64, plan.kubernetes, plan.api_lb).create
+    assert "containerd runc" not in create and " runc " not in gateway
     online = make_plan(load_stack_file("dev").cluster).minions[0]
     dev = make_plan(load_stack_file("dev").cluster)
-    online_create = steps.packages_step(dev, online).create
+    online_create = steps.packages_step(dev.kubernetes, dev.mirror, online).create
     tarball = f"containerd-{CONTAINERD_VERSION}-linux-amd64.tar.gz"
     assert f"/v{CONTAINERD_VERSION}/{tarball}.sha256sum" in online_create and "sha256sum -c" in online_create
     assert f"/v{RUNC_VERSION}/runc.amd64" in online_create
@@ -135,7 +138,7 @@ def test_nodes_run_the_pinned_containerd_and_runc_never_debians() -> None:
 
 def test_the_gateway_serves_a_read_only_registry_unpacked_once_per_archive() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    step = steps.mirror_step(plan, registry=True)
+    step = steps.mirror_step(plan.mirror, registry=True)
     files = {f.path: f.content for f in step.files}
     config = files[layout.REGISTRY_CONFIG_PATH]
     assert f'addr: "[{plan.gateway.address}]:5000"' in config and "readonly:\n      enabled: true" in config
@@ -143,7 +146,7 @@ def test_the_gateway_serves_a_read_only_registry_unpacked_once_per_archive() -> 
     assert f"curl -fsS -o /dev/null http://[{plan.gateway.address}]:5000/v2/" in step.create
     assert "registry serve /etc/kubev6/registry.yml" in files[layout.MIRROR_SCRIPT_PATH]
     assert "rm -rf /var/lib/kubev6/registry" in step.delete
-    without = steps.mirror_step(plan)
+    without = steps.mirror_step(plan.mirror)
     assert "registry" not in without.create.replace("restart_registry", "")
 
 
@@ -188,7 +191,7 @@ def test_the_runtime_is_fetched_unless_both_pinned_binaries_are_there(
 
 def test_a_supervised_containerd_is_the_pinned_binary_not_whatever_is_on_path() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
-    create = steps.packages_step(plan, plan.minions[0], CONTENT).create
+    create = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0], CONTENT).create
     assert "supervise.sh start containerd /usr/local/bin/containerd --config" in create
 
 

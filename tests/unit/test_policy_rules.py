@@ -90,13 +90,16 @@ def node_commands(plan: ClusterPlan) -> list[tuple[str, dict[str, Any], tuple[st
         for concern, step in steps.host_steps(plan, n):
             out.append((f"{n.name}-{concern}", command(step.create, n, step.delete), (KUBE_NODE,)))
         if plan.stages.install:
-            step = steps.packages_step(plan, n, content)
+            step = steps.packages_step(plan.kubernetes, plan.mirror, n, content)
             out.append((f"{n.name}-packages", command(step.create, n, step.delete), (KUBE_NODE,)))
-    init = {**command(steps.kubeadm_init_step(plan).create, plan.master), "stdin": secret(steps.stdin_secrets(TOKEN))}
+    init = {
+        **command(steps.kubeadm_init_step(plan.kubeadm, plan.master).create, plan.master),
+        "stdin": secret(steps.stdin_secrets(TOKEN)),
+    }
     out.append(("kubeadm-master-init", init, ("kubev6:index:KubeadmMaster",)))
     for m in plan.minions:
         join = {
-            **command(steps.kubeadm_join_step(plan, m).create, m),
+            **command(steps.kubeadm_join_step(plan.kubeadm, plan.master, m).create, m),
             "stdin": secret(steps.stdin_secrets(TOKEN, CA_HASH)),
         }
         out.append((f"kubeadm-{m.name}-join", join, ("kubev6:index:KubeadmMinion",)))
@@ -200,7 +203,7 @@ def test_a_token_that_never_expires_fails_and_a_day_passes() -> None:
     parents = ("kubev6:index:KubeadmMaster",)
     for ttl, fails in (("0s", True), ("0h0m0s", True), ("24h0m0s", False), ("90m", False)):
         plan = plan_of("large", tokenTtl=ttl)
-        create = steps.kubeadm_init_step(plan).create
+        create = steps.kubeadm_init_step(plan.kubeadm, plan.master).create
         assert bool(check("join-token-expires", *init, command(create, plan.master), parents)) == fails, ttl
 
 
@@ -235,7 +238,7 @@ def test_another_kubernetes_release_than_the_artifacts_fails() -> None:
 def test_credentials_must_be_secret_where_resources_hold_them() -> None:
     plan = plan_of("large")
     kind, parents, marked = "command:remote:Command", ("kubev6:index:KubeadmMaster",), ("stdout", "stderr")
-    init = steps.kubeadm_init_step(plan).create
+    init = steps.kubeadm_init_step(plan.kubeadm, plan.master).create
     good = {**command(init, plan.master), "logging": "none", "stdin": secret(steps.stdin_secrets(TOKEN))}
     assert check("credentials-are-secrets", kind, "kubeadm-master-init", good, parents, marked) == []
     # Its outputs (kubeadm's log) not marked secret; the token on stdin in clear; the token in the
@@ -297,7 +300,8 @@ def test_a_joins_token_is_a_secret_and_expires_and_the_drain_may_log() -> None:
     plan = plan_of("large")
     node = plan.minions[0]
     kind, parents, marked = "command:remote:Command", ("kubev6:index:KubeadmMinion",), ("stdout", "stderr")
-    token = {**command(steps.join_token_scripts(plan, node).create, plan.master), "logging": "none"}
+    scripts = steps.join_token_scripts(plan.kubernetes, plan.master, node)
+    token = {**command(scripts.create, plan.master), "logging": "none"}
     name = f"kubeadm-{node.name}-token"
     assert check("credentials-are-secrets", kind, name, token, parents, marked) == []
     assert check("credentials-are-secrets", kind, name, {**token, "logging": "stdoutAndStderr"}, parents, marked)
@@ -306,5 +310,5 @@ def test_a_joins_token_is_a_secret_and_expires_and_the_drain_may_log() -> None:
     forever = {**token, "create": token["create"].replace("--ttl 15m0s", "--ttl 0s")}
     [found] = check("join-token-expires", kind, name, forever, parents)
     assert "never expires" in found
-    drain = command(steps.node_membership_scripts(plan, node).delete, plan.master)
+    drain = command(steps.node_membership_scripts(plan.kubernetes, plan.master, node).delete, plan.master)
     assert check("credentials-are-secrets", kind, f"kubeadm-{node.name}-node", drain, parents) == []

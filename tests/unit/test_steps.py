@@ -53,7 +53,7 @@ def test_packages_delete_removes_the_registry_folders_it_made() -> None:
 
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     content = MirrorContent(MIRROR_BINARIES, ("etcd.tar", "pause.tar"), "registry.tar")
-    step = steps.packages_step(plan, plan.minions[0], content)
+    step = steps.packages_step(plan.kubernetes, plan.mirror, plan.minions[0], content)
     certs = layout.CONTAINERD_CERTS_DIR
     made = {f.path.rsplit("/", 1)[0] for f in step.files if f.path.startswith(certs)}
     assert made, "the mirror stack writes a hosts.toml per registry"
@@ -105,7 +105,7 @@ def test_removing_a_node_drains_it_then_deletes_it_or_fails_leaving_it(
     bin_dir.mkdir()
     (bin_dir / "kubectl").write_text(_FAKE_KUBECTL)
     (bin_dir / "kubectl").chmod(0o755)
-    script = steps.node_membership_scripts(plan, plan.minions[0]).delete
+    script = steps.node_membership_scripts(plan.kubernetes, plan.master, plan.minions[0]).delete
     script = script.replace(layout.ADMIN_CONF, str(admin)).replace("/var/log/", f"{tmp_path}/")
     log = tmp_path / "log"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "FOUND": found,
@@ -142,8 +142,8 @@ def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
     plan = make_plan(load_stack_file("lab-k8s").cluster)
     start = f"{layout.SUPERVISE_PATH} start kubelet kubelet.sh"
     for create, kubeadm in (
-        (steps.kubeadm_join_step(plan, plan.minions[0]).create, "kubeadm join"),
-        (steps.kubeadm_init_step(plan).create, "kubeadm init"),
+        (steps.kubeadm_join_step(plan.kubeadm, plan.master, plan.minions[0]).create, "kubeadm join"),
+        (steps.kubeadm_init_step(plan.kubeadm, plan.master).create, "kubeadm init"),
     ):
         assert start in create and create.index(start) < create.index(kubeadm), create
     assert f"{layout.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE

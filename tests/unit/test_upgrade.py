@@ -9,7 +9,7 @@ import pytest
 
 from config_schemas.stack_files import load_stack_file
 from planning import make_plan
-from planning.plan import ClusterPlan
+from planning.plan import ClusterPlan, HostPlan
 from rendering import layout, steps, upgrade
 
 
@@ -21,8 +21,17 @@ def _plan(version: str = "1.36.1", **kubelet: object) -> ClusterPlan:
     return make_plan(cfg.model_copy(update={"kubernetes": k8s}))
 
 
+def _init(plan: ClusterPlan) -> str:
+    return steps.kubeadm_init_step(plan.kubeadm, plan.master).create
+
+
+def _rollout(plan: ClusterPlan, node: HostPlan | None = None) -> upgrade.NodeRollout:
+    """`node`'s rollout (the first minion's by default)."""
+    return upgrade.node_rollout(plan.kubeadm, plan.master, node or plan.minions[0])
+
+
 def test_init_converges_a_live_control_plane_instead_of_initialising_again() -> None:
-    create = steps.kubeadm_init_step(_plan()).create
+    create = _init(_plan())
     init, converge, same = (
         create.index("kubeadm init --config"),
         create.index("kubeadm upgrade apply v1.36.1 --yes"),
@@ -42,7 +51,7 @@ def test_init_converges_a_live_control_plane_instead_of_initialising_again() -> 
 def test_a_node_rollout_drains_upgrades_and_uncordons_only_when_something_changed() -> None:
     plan = _plan()
     minion = plan.minions[0]
-    r = upgrade.node_rollout(plan, minion)
+    r = _rollout(plan, minion)
     assert '!= "v1.36.1" ] || exit 0  # upgraded already: no drain' in r.drain
     assert "drain kube-minion-1 --ignore-daemonsets --delete-emptydir-data --timeout=5m0s" in r.drain
     assert r.drain.index("annotate node kube-minion-1 --overwrite kubev6.dev/drained-for") < r.drain.index("drain kube")
@@ -50,7 +59,7 @@ def test_a_node_rollout_drains_upgrades_and_uncordons_only_when_something_change
     assert "pkill" not in r.kubelet and "supervise.sh stop kubelet" in r.kubelet, "this node's kubelet only"
     assert "--kubeconfig /etc/kubernetes/kubelet.conf" in r.kubelet and "admin.conf" not in r.kubelet
     assert '[ -n "$drained" ] || exit 0' in r.uncordon, "a node cordoned by its operator stays cordoned"
-    master = upgrade.node_rollout(plan, plan.master)
+    master = _rollout(plan, plan.master)
     assert "kubeadm upgrade node --" not in master.kubelet, "upgrade apply did the master's part"
     assert "kubeadm upgrade node phase kubelet-config" in master.kubelet
 
@@ -58,28 +67,29 @@ def test_a_node_rollout_drains_upgrades_and_uncordons_only_when_something_change
 def test_the_rollout_names_the_version_and_the_kubelet_config() -> None:
     """A changed version or kubelet setting changes every script (so Pulumi re-runs them); the
     same config renders the same bytes (so a second `up` changes nothing)."""
-    base = upgrade.node_rollout(_plan(), _plan().minions[0])
-    assert base == upgrade.node_rollout(_plan(), _plan().minions[0])
-    newer = upgrade.node_rollout(_plan("1.36.3"), _plan().minions[0])
-    changed = upgrade.node_rollout(_plan(fail_cgroup_v1=True), _plan().minions[0])
+    base = _rollout(_plan())
+    assert base == _rollout(_plan())
+    newer = _rollout(_plan("1.36.3"))
+    changed = _rollout(_plan(fail_cgroup_v1=True))
     assert newer.drain != base.drain and newer.kubelet != base.kubelet and newer.uncordon != base.uncordon
     # A kubelet setting re-runs the kubelet's script only: the drain and uncordon act on versions.
     assert changed.kubelet != base.kubelet and (changed.drain, changed.uncordon) == (base.drain, base.uncordon)
-    assert upgrade.kubelet_config_hash(_plan()) != upgrade.kubelet_config_hash(_plan(fail_cgroup_v1=True))
+    hashes = {upgrade.kubelet_config_hash(p.kubeadm, p.master) for p in (_plan(), _plan(fail_cgroup_v1=True))}
+    assert len(hashes) == 2
 
 
 @pytest.mark.parametrize("script", ["drain", "kubelet", "uncordon"])
 def test_rollout_scripts_are_valid_shell(script: str) -> None:
-    r = upgrade.node_rollout(_plan(), _plan().minions[0])
+    r = _rollout(_plan())
     subprocess.run(["sh", "-n"], input=getattr(r, script), text=True, check=True)
 
 
 def test_init_script_is_valid_shell() -> None:
-    subprocess.run(["sh", "-n"], input=steps.kubeadm_init_step(_plan()).create, text=True, check=True)
+    subprocess.run(["sh", "-n"], input=_init(_plan()), text=True, check=True)
 
 
 def test_cert_expiry_is_read_after_the_converge_and_parsed() -> None:
-    assert "v1.36.1" in upgrade.cert_expiry_command(_plan())
-    assert upgrade.cert_expiry_command(_plan()) != upgrade.cert_expiry_command(_plan("1.36.3"))
+    assert "v1.36.1" in upgrade.cert_expiry_command(_plan().kubernetes)
+    assert upgrade.cert_expiry_command(_plan().kubernetes) != upgrade.cert_expiry_command(_plan("1.36.3").kubernetes)
     out = "apiserver 2027-12-02T02:00:00Z\nca 2036-11-30T02:00:00Z\n\n"
     assert upgrade.parse_cert_expiry(out) == {"apiserver": "2027-12-02T02:00:00Z", "ca": "2036-11-30T02:00:00Z"}
