@@ -6,7 +6,15 @@ import json
 
 from planning.plan import HostPlan
 from rendering.files import RenderedFile
-from rendering.layout import CNI_CONFLIST_PATH, CNI_DEBIAN_PLUGIN_DIR, CNI_PLUGIN_DIR, CNI_STATE_DIR
+from rendering.layout import (
+    CNI_CONFLIST_DIR,
+    CNI_CONFLIST_PATH,
+    CNI_DEBIAN_PLUGIN_DIR,
+    CNI_PLUGIN_DIR,
+    CNI_ROOT,
+    CNI_STATE_DIR,
+    CONTAINERD_PATH,
+)
 
 NETWORK_NAME = "kubev6"
 BRIDGE = "cbr0"
@@ -56,6 +64,14 @@ def unlink_plugins_commands() -> list[str]:
     here, there = CNI_PLUGIN_DIR, CNI_DEBIAN_PLUGIN_DIR
     unlink = [f'[ "$(readlink {here}/{p})" != "{there}/{p}" ] || rm -f {here}/{p}' for p in PLUGINS]
     return [*unlink, f"rmdir {here} {here.rsplit('/', 1)[0]} 2>/dev/null"]
+
+
+def remove_conf_dirs_command() -> str:
+    """The conflist's folders, once no containerd is installed to watch them. containerd's CRI plugin
+    stops when its conf dir is removed under it (containerd 2.3 `cni_conf_syncer.go`); started again
+    (a supervisor, systemd) it makes the dir anew with mode 0700. So the runtime's delete, after
+    containerd stopped and its binary went, removes them too: whichever of the two runs last does."""
+    return f"[ -e {CONTAINERD_PATH} ] || rmdir {CNI_CONFLIST_DIR} {CNI_ROOT} 2>/dev/null"
 
 
 def remove_network_commands() -> list[str]:

@@ -77,7 +77,8 @@ BGP_LOG_PATH = f"{RUN_DIR}/bgp.log"
 IPVS_PROBE = "/proc/net/ip_vs"
 
 # --- CNI (a node) ---------------------------------------------------------------------------------
-CNI_CONFLIST_DIR = "/etc/cni/net.d"
+CNI_ROOT = "/etc/cni"
+CNI_CONFLIST_DIR = f"{CNI_ROOT}/net.d"
 CNI_CONFLIST_PATH = f"{CNI_CONFLIST_DIR}/10-kubev6.conflist"
 CNI_DEBIAN_PLUGIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
 CNI_PLUGIN_DIR = "/opt/cni/bin"  # where containerd looks for them
@@ -86,6 +87,7 @@ CNI_STATE_DIR = "/var/lib/cni"  # the plugins' own state: host-local's leases, l
 # --- the node runtime: containerd, runc, the kubelet, the packages ---------------------------------
 MIRROR_BIN_DIR = "/usr/local/bin"  # a node's binaries from the mirror (or the releases online)
 RUNC_PATH = f"{MIRROR_BIN_DIR}/runc"
+CONTAINERD_PATH = f"{MIRROR_BIN_DIR}/containerd"
 CONTAINERD_CONFIG_PATH = "/etc/containerd/config.toml"
 CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d"  # one hosts.toml per mirrored registry
 CONTAINERD_UNIT_PATH = f"{UNIT_DIR}/containerd.service"

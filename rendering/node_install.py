@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from config_schemas.versions import PAUSE_VERSION
 from planning.plan import HostPlan, MirrorPlan
 from planning.settings import ContainerdPlan, KubernetesPlan
-from rendering import daemons
+from rendering import cni, daemons
 from rendering.files import RenderedFile
 from rendering.layout import (
     APT_KEYRING_PATH,
@@ -386,4 +386,5 @@ def uninstall_commands(k8s: KubernetesPlan, content: MirrorContent | None = None
         f"if [ -e {RUNTIME_FRESH} ]; then rm -rf {' '.join(f'{d}/*' for d in RUNTIME_STATE_DIRS)}; fi",
         f"rm -f {RUNTIME_FRESH} {NFT_TABLES_BEFORE} {LOG_DIR}/containerd.log {LOG_DIR}/kubelet.log",
         f"rmdir {LOG_DIR} 2>/dev/null",
+        cni.remove_conf_dirs_command(),  # containerd may have made them (and is gone now)
     ]

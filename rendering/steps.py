@@ -232,7 +232,7 @@ def cni_step(node: HostPlan) -> Step:
         activate=tuple(cni.link_plugins_commands()),
         deactivate=tuple(cni.remove_network_commands()),
         removes=(layout.CNI_CONFLIST_PATH,),
-        cleanup=(f"rmdir {layout.CNI_CONFLIST_DIR} /etc/cni 2>/dev/null", *cni.unlink_plugins_commands()),
+        cleanup=(cni.remove_conf_dirs_command(), *cni.unlink_plugins_commands()),
         # The plugins' leases and result cache; the plugin links where containerd looks.
         state_dirs=(layout.CNI_STATE_DIR, layout.CNI_PLUGIN_DIR),
     )

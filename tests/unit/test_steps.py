@@ -147,3 +147,53 @@ def test_a_join_or_init_after_a_reset_has_its_kubelet_running() -> None:
     ):
         assert start in create and create.index(start) < create.index(kubeadm), create
     assert f"{layout.SUPERVISE_PATH} stop kubelet" in steps.KUBEADM_JOIN_DELETE
+
+
+@pytest.mark.parametrize("runtime_first", [True, False])
+def test_the_cni_conf_dir_goes_whichever_delete_runs_last(tmp_path: Path, runtime_first: bool) -> None:
+    """containerd makes /etc/cni/net.d (0700) when it starts and stops its CRI plugin when the dir is
+    removed under it: the CNI step's delete keeps the dir while containerd is installed, and the
+    runtime's delete, after containerd is gone, removes it. Run for real on a fake root, both orders."""
+    import subprocess
+
+    from rendering import cni
+
+    root = tmp_path / "root"
+    conf_dir = root / layout.CNI_CONFLIST_DIR.lstrip("/")
+    conf_dir.mkdir(parents=True)
+    (root / layout.CNI_CONFLIST_PATH.lstrip("/")).write_text("{}")
+    binary = root / layout.CONTAINERD_PATH.lstrip("/")
+    binary.parent.mkdir(parents=True)
+    binary.write_text("")
+
+    def run(script: str) -> None:
+        for top in ("/etc/", "/usr/"):  # every absolute path of these scripts, moved under the fake root
+            script = script.replace(f" {top}", f" {root}{top}")
+        subprocess.run(["sh", "-c", script], check=True)
+
+    cni_delete = f"rm -f {layout.CNI_CONFLIST_PATH}\n{cni.remove_conf_dirs_command()} || true"  # the CNI step's part of its delete
+    runtime_delete = f"rm -f {layout.CONTAINERD_PATH}\n{cni.remove_conf_dirs_command()} || true"
+    if runtime_first:
+        run(runtime_delete)
+        assert conf_dir.is_dir()  # the conflist is still there: the CNI step's delete removes the dir
+        run(cni_delete)
+    else:
+        run(cni_delete)
+        assert conf_dir.is_dir()  # containerd is installed (it could be running): the dir stays
+        run(runtime_delete)
+    assert not (root / layout.CNI_ROOT.lstrip("/")).exists()
+
+
+def test_the_deletes_use_the_conf_dir_guard() -> None:
+    from config_schemas.stack_files import load_stack_file
+    from planning import make_plan
+    from rendering import cni, node_install, steps
+
+    plan = make_plan(load_stack_file("lab-k8s").cluster)
+    guard = cni.remove_conf_dirs_command()
+    assert guard in steps.cni_step(plan.minions[0]).delete
+    assert f"rmdir {layout.CNI_CONFLIST_DIR}" not in steps.cni_step(plan.minions[0]).delete.replace(guard, "")
+    uninstall = node_install.uninstall_commands(plan.kubernetes)
+    assert uninstall.index(guard) > max(
+        i for i, c in enumerate(uninstall) if layout.CONTAINERD_PATH in c and "rm -f" in c
+    )
