@@ -9,4 +9,4 @@ bash scripts/install-deps.sh
 bash scripts/build-artifacts.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest -m "not vm and not routed and not upgrade" "$@"
+.venv/bin/python -m pytest -m "not vm and not upgrade" "$@"
