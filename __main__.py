@@ -52,8 +52,9 @@ plan = make_plan(loaded.cluster)
 stages = plan.stages
 # A live cluster cannot take some changes (service subnet, master address, a version jump, ...):
 # refused here, at preview, naming the key, before anything is declared.
-deployed = Deployed()  # what the last `up` left: the outputs below read back
-live = refuse_live_changes(plan, deployed) if stages.kubeadm else None
+# What the last `up` left, read back by the live-settings check and (existing hosts) the machine ids.
+deployed = Deployed() if stages.kubeadm or plan.platform == "existing" else None
+live = refuse_live_changes(plan, deployed) if deployed is not None and stages.kubeadm else None
 # Air-gapped: what the gateway's mirror serves, read from the local build (a clear error if missing).
 mirror = mirror_content(plan) if stages.install and plan.kubeadm.kubernetes.artifacts == "mirror" else None
 keys = SshKeyPair("ssh", SshKeyPairArgs(configured_key, plan.ssh.public_key))
@@ -68,7 +69,7 @@ else:
     machines = ExistingMachines()
 # Existing hosts: which machine each one is (a reinstalled one holds no token: its commands run again).
 machine_ids: dict[str, str] | None = None
-if plan.platform == "existing":
+if deployed is not None and plan.platform == "existing":
     machine_ids = machine_tokens(plan, deployed, keys.private_key)
     identities = MachineIdentities("machines", MachineIdentitiesArgs(plan.hosts, access, machine_ids))
     access = access.with_identities(identities.by_host)
