@@ -171,7 +171,8 @@ def test_the_cni_conf_dir_goes_whichever_delete_runs_last(tmp_path: Path, runtim
             script = script.replace(f" {top}", f" {root}{top}")
         subprocess.run(["sh", "-c", script], check=True)
 
-    cni_delete = f"rm -f {layout.CNI_CONFLIST_PATH}\n{cni.remove_conf_dirs_command()} || true"  # the CNI step's part of its delete
+    # The CNI step's part of its delete, then the runtime step's.
+    cni_delete = f"rm -f {layout.CNI_CONFLIST_PATH}\n{cni.remove_conf_dirs_command()} || true"
     runtime_delete = f"rm -f {layout.CONTAINERD_PATH}\n{cni.remove_conf_dirs_command()} || true"
     if runtime_first:
         run(runtime_delete)
