@@ -6,11 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_command import remote
 
+from components.k8s_objects import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    DAEMON_SET,
+    DEPLOYMENT,
+    JOB,
+    NAMESPACE,
+    NETWORK_POLICY,
+    SERVICE,
+    SERVICE_ACCOUNT,
+    KubernetesObject,
+    fields,
+)
 from components.kube_node import KubeNode
 from components.nat64_gateway import Nat64Gateway
 from components.remote import SshAccess, depends_on, run_step
@@ -94,7 +108,7 @@ class NetworkPolicyArgs:
 
 
 class NetworkPolicy(pulumi.ComponentResource):
-    """kube-network-policies as a DaemonSet in kube-system (upstream's install.yaml, typed), then the
+    """kube-network-policies as a DaemonSet in kube-system (upstream's install.yaml, field by field), then the
     policy check: a default-deny namespace with a guarded echo server, the allow rules, and one Job per
     client; `results`: each Job's verdict, as the test workloads' are."""
 
@@ -109,184 +123,187 @@ class NetworkPolicy(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, replace_with=[args.cluster] if args.cluster else None),
         )
         base = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts))
-        system = k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace="kube-system")
-        account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=system, opts=base)
-        role = k8s.rbac.v1.ClusterRole(
+        system = {"name": NAME, "namespace": "kube-system"}
+        account = KubernetesObject(SERVICE_ACCOUNT, f"{name}-account", {"metadata": system}, base)
+        role = KubernetesObject(
+            CLUSTER_ROLE,
             f"{name}-role",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME),
-            rules=[
-                k8s.rbac.v1.PolicyRuleArgs(api_groups=[group], resources=list(res), verbs=["list", "watch"])
-                for group, res in RULES
-            ],
-            opts=base,
+            {
+                "metadata": {"name": NAME},
+                "rules": [
+                    {"apiGroups": [group], "resources": list(res), "verbs": ["list", "watch"]} for group, res in RULES
+                ],
+            },
+            base,
         )
-        binding = k8s.rbac.v1.ClusterRoleBinding(
+        binding = KubernetesObject(
+            CLUSTER_ROLE_BINDING,
             f"{name}-binding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME),
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=NAME),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=NAME, namespace="kube-system")],
-            opts=base,
+            {
+                "metadata": {"name": NAME},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": "kube-system"}],
+            },
+            base,
         )
         labels = {"app": NAME, "k8s-app": NAME, "tier": "node"}
-        daemon = k8s.apps.v1.DaemonSet(
+        daemon = KubernetesObject(
+            DAEMON_SET,
             f"{name}-daemonset",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace="kube-system", labels=labels),
-            spec=k8s.apps.v1.DaemonSetSpecArgs(
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app": NAME}),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        host_network=True,
-                        dns_policy="ClusterFirst",
-                        node_selector={"kubernetes.io/os": "linux"},
-                        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists", effect="NoSchedule")],
-                        service_account_name=NAME,
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name=NAME,
-                                image=IMAGE,
-                                image_pull_policy=args.pull_policy,
-                                args=daemon_args(),
-                                env=[
-                                    k8s.core.v1.EnvVarArgs(
-                                        name="MY_NODE_NAME",
-                                        value_from=k8s.core.v1.EnvVarSourceArgs(
-                                            field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="spec.nodeName")
-                                        ),
-                                    )
-                                ],
-                                resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "100m", "memory": "50Mi"}
-                                ),
-                                security_context=k8s.core.v1.SecurityContextArgs(
-                                    privileged=True,
-                                    capabilities=k8s.core.v1.CapabilitiesArgs(add=["NET_ADMIN"]),
-                                ),
-                            )
-                        ],
-                    ),
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[account, role, binding]),
+            {
+                "metadata": {"name": NAME, "namespace": "kube-system", "labels": labels},
+                "spec": {
+                    "selector": {"matchLabels": {"app": NAME}},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "hostNetwork": True,
+                            "dnsPolicy": "ClusterFirst",
+                            "nodeSelector": {"kubernetes.io/os": "linux"},
+                            "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}],
+                            "serviceAccountName": NAME,
+                            "containers": [
+                                fields(
+                                    name=NAME,
+                                    image=IMAGE,
+                                    imagePullPolicy=args.pull_policy,
+                                    args=daemon_args(),
+                                    env=[
+                                        {
+                                            "name": "MY_NODE_NAME",
+                                            "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+                                        }
+                                    ],
+                                    resources={"requests": {"cpu": "100m", "memory": "50Mi"}},
+                                    securityContext={"privileged": True, "capabilities": {"add": ["NET_ADMIN"]}},
+                                )
+                            ],
+                        },
+                    },
+                },
+            },
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[account, role, binding]),
         )
         self.results = self._checks(name, c, provider, daemon)
         self.register_outputs({"results": self.results})
 
     def _checks(
-        self, name: str, c: PolicyChecks, provider: k8s.Provider, daemon: k8s.apps.v1.DaemonSet
+        self, name: str, c: PolicyChecks, provider: k8s.Provider, daemon: KubernetesObject
     ) -> pulumi.Output[dict[str, str]]:
-        ns = k8s.core.v1.Namespace(
+        ns = KubernetesObject(
+            NAMESPACE,
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=c.namespace),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[daemon]),
+            {"metadata": {"name": c.namespace}},
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[daemon]),
         )
         in_ns = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         app = {"app": GUARDED}
-        guarded = k8s.apps.v1.Deployment(
+        guarded = KubernetesObject(
+            DEPLOYMENT,
             f"{name}-guarded",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GUARDED, namespace=c.namespace),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=app),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=app),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        affinity=on_nodes((c.guarded_node,)),
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name="echo",
-                                image=c.image,
-                                image_pull_policy=c.pull_policy,
-                                args=["netexec", f"--http-port={GUARDED_PORT}"],
-                                ports=[k8s.core.v1.ContainerPortArgs(container_port=GUARDED_PORT)],
-                                # The kubelet's probe comes from the node (root), which the rules let through.
-                                readiness_probe=k8s.core.v1.ProbeArgs(
-                                    http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthz", port=GUARDED_PORT)
-                                ),
-                            )
-                        ],
-                    ),
-                ),
-            ),
-            opts=in_ns,
+            {
+                "metadata": {"name": GUARDED, "namespace": c.namespace},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": app},
+                    "template": {
+                        "metadata": {"labels": app},
+                        "spec": fields(
+                            affinity=on_nodes((c.guarded_node,)),
+                            containers=[
+                                fields(
+                                    name="echo",
+                                    image=c.image,
+                                    imagePullPolicy=c.pull_policy,
+                                    args=["netexec", f"--http-port={GUARDED_PORT}"],
+                                    ports=[{"containerPort": GUARDED_PORT}],
+                                    # The kubelet's probe comes from the node (root), which the rules let through.
+                                    readinessProbe={"httpGet": {"path": "/healthz", "port": GUARDED_PORT}},
+                                )
+                            ],
+                        ),
+                    },
+                },
+            },
+            in_ns,
         )
-        service = k8s.core.v1.Service(
+        service = KubernetesObject(
+            SERVICE,
             f"{name}-guarded-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GUARDED, namespace=c.namespace),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                selector=app,
-                ip_families=["IPv6"],
-                ip_family_policy="SingleStack",
-                ports=[k8s.core.v1.ServicePortArgs(port=80, target_port=GUARDED_PORT)],
-            ),
-            opts=in_ns,
+            {
+                "metadata": {"name": GUARDED, "namespace": c.namespace},
+                "spec": {
+                    "selector": app,
+                    "ipFamilies": ["IPv6"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "ports": [{"port": 80, "targetPort": GUARDED_PORT}],
+                },
+            },
+            in_ns,
         )
-        port = [k8s.networking.v1.NetworkPolicyPortArgs(port=GUARDED_PORT, protocol="TCP")]
+        port = [{"port": GUARDED_PORT, "protocol": "TCP"}]
 
-        def allow(policy: str, peer: k8s.networking.v1.NetworkPolicyPeerArgs) -> k8s.networking.v1.NetworkPolicy:
-            """Ingress to the guarded echo server's port from `peer` only."""
-            return k8s.networking.v1.NetworkPolicy(
+        def allow(policy: str, peer: dict[str, Any]) -> KubernetesObject:
+            """Ingress to the guarded echo server's port from `peer` (a NetworkPolicyPeer) only."""
+            return KubernetesObject(
+                NETWORK_POLICY,
                 f"{name}-{policy}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=c.namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=app),
-                    policy_types=["Ingress"],
-                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[peer], ports=port)],
-                ),
-                opts=in_ns,
+                {
+                    "metadata": {"name": policy, "namespace": c.namespace},
+                    "spec": {
+                        "podSelector": {"matchLabels": app},
+                        "policyTypes": ["Ingress"],
+                        "ingress": [{"from": [peer], "ports": port}],
+                    },
+                },
+                in_ns,
             )
 
         policies = [
-            k8s.networking.v1.NetworkPolicy(
+            KubernetesObject(
+                NETWORK_POLICY,
                 f"{name}-default-deny",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=c.namespace),
-                spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]
-                ),
-                opts=in_ns,
+                {
+                    "metadata": {"name": "default-deny-ingress", "namespace": c.namespace},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+                },
+                in_ns,
             ),
-            allow(
-                "allow-named-client",
-                k8s.networking.v1.NetworkPolicyPeerArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={CLIENT_LABEL: ALLOWED})
-                ),
-            ),
-            allow(
-                "allow-ipblock",
-                k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c.ip_block)),
-            ),
+            allow("allow-named-client", {"podSelector": {"matchLabels": {CLIENT_LABEL: ALLOWED}}}),
+            allow("allow-ipblock", {"ipBlock": {"cidr": c.ip_block}}),
         ]
         after = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[guarded, service, *policies])
         results = {}
         for check, client in c.clients.items():
             tolerations = (
-                [k8s.core.v1.TolerationArgs(key="node-role.kubernetes.io/control-plane", effect="NoSchedule")]
-                if client.on_master
-                else None
+                [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}] if client.on_master else None
             )
-            job = k8s.batch.v1.Job(
+            job = KubernetesObject(
+                JOB,
                 f"{name}-{check}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"check-{check.lower()}", namespace=c.namespace),
-                spec=k8s.batch.v1.JobSpecArgs(
-                    backoff_limit=1,
-                    template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=client.labels or None),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            restart_policy="Never",
-                            affinity=on_nodes((client.node,)),
-                            tolerations=tolerations,
-                            containers=[
-                                k8s.core.v1.ContainerArgs(
-                                    name="check",
-                                    image=c.check_image,
-                                    image_pull_policy=c.pull_policy,
-                                    command=["sh", "-c", client.check.script],
-                                )
-                            ],
-                        ),
-                    ),
-                ),
-                opts=after,
+                {
+                    "metadata": {"name": f"check-{check.lower()}", "namespace": c.namespace},
+                    "spec": {
+                        "backoffLimit": 1,
+                        "template": {
+                            "metadata": fields(labels=client.labels or None),
+                            "spec": fields(
+                                restartPolicy="Never",
+                                affinity=on_nodes((client.node,)),
+                                tolerations=tolerations,
+                                containers=[
+                                    fields(
+                                        name="check",
+                                        image=c.check_image,
+                                        imagePullPolicy=c.pull_policy,
+                                        command=["sh", "-c", client.check.script],
+                                    )
+                                ],
+                            ),
+                        },
+                    },
+                },
+                after,
             )
             results[check] = job.status.apply(lambda status, what=client.check.proves: f"{verdict(status)}: {what}")
         return pulumi.Output.all(**results)

@@ -1,18 +1,21 @@
 """WorkloadChecks: prove pod-to-pod, service by DNS name, CoreDNS, and NAT64 egress.
 
-Typed resources only, so `pulumi preview` works while the kubeconfig is still unknown. What runs
+Typed resources only, so `pulumi preview` works while the kubeconfig is still unknown (declared
+through components/k8s_objects.py, which spares the start-up the SDK's generated classes). What runs
 and what each check proves is rendered by `rendering/workloads.py`. Each check is a Job;
 pulumi-kubernetes waits for it, and its result is a stack output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.k8s_objects import DEPLOYMENT, JOB, NAMESPACE, SERVICE, KubernetesObject, fields
 from components.remote import depends_on
 from rendering.workloads import APP, PORT, Check, Workloads
 
@@ -38,10 +41,11 @@ class WorkloadChecks(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         w = args.workloads
         self.provider = provider = cluster_provider(name, args.kubeconfig, args.cluster, parent=self)
-        ns = k8s.core.v1.Namespace(
+        ns = KubernetesObject(
+            NAMESPACE,
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=w.settings.namespace),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts)),
+            {"metadata": {"name": w.settings.namespace}},
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on(opts)),
         )
         in_ns = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
         app = [_echo_deployment(name, w, in_ns), *_echo_services(name, w, in_ns)]
@@ -64,61 +68,64 @@ def cluster_provider(
     )
 
 
-def _echo_deployment(name: str, w: Workloads, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
-    by_app = k8s.meta.v1.LabelSelectorArgs(match_labels={"app": APP})
-    echo = k8s.core.v1.ContainerArgs(
+def _echo_deployment(name: str, w: Workloads, opts: pulumi.ResourceOptions) -> KubernetesObject:
+    by_app = {"matchLabels": {"app": APP}}
+    echo = fields(
         name="echo",
         image=w.settings.image,
-        image_pull_policy=w.pull_policy,
+        imagePullPolicy=w.pull_policy,
         args=["netexec", f"--http-port={PORT}"],
-        ports=[k8s.core.v1.ContainerPortArgs(container_port=PORT)],
-        readiness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthz", port=PORT)),
+        ports=[{"containerPort": PORT}],
+        readinessProbe={"httpGet": {"path": "/healthz", "port": PORT}},
     )
     # Spread over the minions so pod-to-pod crosses nodes.
-    spread = k8s.core.v1.TopologySpreadConstraintArgs(
-        max_skew=1, topology_key="kubernetes.io/hostname", when_unsatisfiable="DoNotSchedule", label_selector=by_app
-    )
-    pod = k8s.core.v1.PodSpecArgs(
-        topology_spread_constraints=[spread], affinity=on_nodes(w.echo_nodes), containers=[echo]
-    )
-    return k8s.apps.v1.Deployment(
+    spread = {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": by_app,
+    }
+    pod = fields(topologySpreadConstraints=[spread], affinity=on_nodes(w.echo_nodes), containers=[echo])
+    return KubernetesObject(
+        DEPLOYMENT,
         f"{name}-echo",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=APP, namespace=w.settings.namespace),
-        spec=k8s.apps.v1.DeploymentSpecArgs(
-            replicas=w.replicas,
-            selector=by_app,
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=w.settings.namespace, labels={"app": APP}), spec=pod
-            ),
-        ),
-        opts=opts,
+        {
+            "metadata": {"name": APP, "namespace": w.settings.namespace},
+            "spec": {
+                "replicas": w.replicas,
+                "selector": by_app,
+                "template": {"metadata": {"namespace": w.settings.namespace, "labels": {"app": APP}}, "spec": pod},
+            },
+        },
+        opts,
     )
 
 
-def _echo_services(name: str, w: Workloads, opts: pulumi.ResourceOptions) -> list[k8s.core.v1.Service]:
+def _echo_services(name: str, w: Workloads, opts: pulumi.ResourceOptions) -> list[KubernetesObject]:
     """The echo pods behind a ClusterIP (the service check) and a headless one (pod-to-pod)."""
     namespace = w.settings.namespace
-    service = k8s.core.v1.Service(
+    service = KubernetesObject(
+        SERVICE,
         f"{name}-service",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=APP, namespace=namespace),
-        spec=k8s.core.v1.ServiceSpecArgs(
-            selector={"app": APP},
-            ip_families=["IPv6"],
-            ip_family_policy="SingleStack",
-            ports=[k8s.core.v1.ServicePortArgs(port=80, target_port=PORT)],
-        ),
-        opts=opts,
+        {
+            "metadata": {"name": APP, "namespace": namespace},
+            "spec": {
+                "selector": {"app": APP},
+                "ipFamilies": ["IPv6"],
+                "ipFamilyPolicy": "SingleStack",
+                "ports": [{"port": 80, "targetPort": PORT}],
+            },
+        },
+        opts,
     )
-    headless = k8s.core.v1.Service(
+    headless = KubernetesObject(
+        SERVICE,
         f"{name}-headless",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{APP}-pods", namespace=namespace),
-        spec=k8s.core.v1.ServiceSpecArgs(
-            selector={"app": APP},
-            cluster_ip="None",
-            ip_families=["IPv6"],
-            ports=[k8s.core.v1.ServicePortArgs(port=PORT)],
-        ),
-        opts=opts,
+        {
+            "metadata": {"name": f"{APP}-pods", "namespace": namespace},
+            "spec": {"selector": {"app": APP}, "clusterIP": "None", "ipFamilies": ["IPv6"], "ports": [{"port": PORT}]},
+        },
+        opts,
     )
     return [service, headless]
 
@@ -127,39 +134,37 @@ def _check_job(
     name: str, w: Workloads, check: str, rendered: Check, opts: pulumi.ResourceOptions
 ) -> pulumi.Output[str]:
     """One check as a Job, and its verdict with what it proves."""
-    container = k8s.core.v1.ContainerArgs(
+    container = fields(
         name="check",
         image=w.settings.check_image,
-        image_pull_policy=w.pull_policy,
+        imagePullPolicy=w.pull_policy,
         command=["sh", "-c", rendered.script],
     )
     # Run from the first minion: the echo pods on other minions are across nodes.
-    pod = k8s.core.v1.PodSpecArgs(restart_policy="Never", affinity=on_nodes(w.check_nodes), containers=[container])
-    job = k8s.batch.v1.Job(
+    pod = fields(restartPolicy="Never", affinity=on_nodes(w.check_nodes), containers=[container])
+    job = KubernetesObject(
+        JOB,
         f"{name}-{check}",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"check-{check.lower()}", namespace=w.settings.namespace),
-        spec=k8s.batch.v1.JobSpecArgs(backoff_limit=2, template=k8s.core.v1.PodTemplateSpecArgs(spec=pod)),
-        opts=opts,
+        {
+            "metadata": {"name": f"check-{check.lower()}", "namespace": w.settings.namespace},
+            "spec": {"backoffLimit": 2, "template": {"spec": pod}},
+        },
+        opts,
     )
     return job.status.apply(lambda status: f"{verdict(status)}: {rendered.proves}")
 
 
-def verdict(status: k8s.batch.v1.outputs.JobStatus | None) -> str:
-    """A check Job's result: pass once it succeeded."""
+def verdict(status: Mapping[str, Any] | None) -> str:
+    """A check Job's result from its status (a JobStatus, in the API's spelling): pass once it succeeded."""
     if status is None:
         return "unknown"
-    return "pass" if (status.succeeded or 0) > 0 else "fail"
+    return "pass" if (status.get("succeeded") or 0) > 0 else "fail"
 
 
-def on_nodes(names: Sequence[str]) -> k8s.core.v1.AffinityArgs | None:
-    """Pods only on the nodes named (None: anywhere)."""
+def on_nodes(names: Sequence[str]) -> dict[str, Any] | None:
+    """Pods only on the nodes named, as an Affinity (None: anywhere)."""
     if not names:
         return None
-    on = k8s.core.v1.NodeSelectorRequirementArgs(key="kubernetes.io/hostname", operator="In", values=list(names))
-    return k8s.core.v1.AffinityArgs(
-        node_affinity=k8s.core.v1.NodeAffinityArgs(
-            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
-                node_selector_terms=[k8s.core.v1.NodeSelectorTermArgs(match_expressions=[on])]
-            )
-        )
-    )
+    on = {"key": "kubernetes.io/hostname", "operator": "In", "values": list(names)}
+    terms = [{"matchExpressions": [on]}]
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
