@@ -16,6 +16,9 @@ from pathlib import Path
 
 URI = "qemu:///system"
 _DAEMONS = (("virtlogd", Path("/run/virtlogd.pid")), ("libvirtd", Path("/run/libvirtd.pid")))
+# Folders the network driver writes into but, started by hand on a fresh machine, does not make:
+# a domain's start failed with "Failed to create file '/var/lib/libvirt/dnsmasq/<net>.macs.new'".
+STATE_DIRS = (Path("/var/lib/libvirt/dnsmasq"),)
 
 
 def answers(uri: str = URI) -> bool:
@@ -45,6 +48,8 @@ def start(uri: str = URI, timeout: float = 30) -> list[int]:
     The caller stops exactly those with `stop` (a later process can, given the pids)."""
     if answers(uri):
         return []
+    for folder in STATE_DIRS:
+        folder.mkdir(mode=0o755, parents=True, exist_ok=True)
     started: list[int] = []
     try:
         for name, pidfile in _DAEMONS:
