@@ -124,6 +124,7 @@ class VmLab:
     def up(self, force_image: bool = False) -> tuple[OpResult, UpFigures]:
         self.ensure_image(force_image)
         self.ensure_libvirtd()
+        self.purge_stale()
         run = self.run()
         self.log(f"pulumi up --stack {self.stack} (engine log: {run.log_path})")
         watcher = SshWatcher({h.name: h.ssh_host for h in self.plan.hosts})
@@ -229,6 +230,26 @@ class VmLab:
             if log.exists():
                 logs.mkdir(parents=True, exist_ok=True)
                 shutil.move(log, logs / f"libvirt-{log.name}")
+
+    def purge_stale(self) -> None:
+        """Before an `up` of a lab that is not deployed: libvirt objects with this stack's names that
+        no state holds (a domain whose start failed stays defined, and the next `up` could not define
+        it again: "domain ... already exists"). `down` still reports such leftovers as errors."""
+        if self.state.load().get("deployed"):
+            return
+        names = self.infra_names()
+        inv = libvirtd.inventory(self.uri)
+        undo = {
+            "list": (["destroy"], ["undefine"]),
+            "net-list": (["net-destroy"], ["net-undefine"]),
+            "pool-list": (["pool-destroy"], ["pool-delete"], ["pool-undefine"]),
+        }
+        for kind, listed in inv.items():
+            for name in (n for n in listed if n in names.values()):
+                for verb in undo[kind]:
+                    subprocess.run(["virsh", "-c", self.uri, *verb, name], capture_output=True, check=False, timeout=60)
+                label = {"list": "domain", "net-list": "network", "pool-list": "pool"}[kind]
+                self.log(f"stale cleanup: {label} {name} (no state held it)")
 
     def leftovers(self) -> list[str]:
         """Anything of the stack still in libvirt or on disk (libvirtd must answer for the first part)."""
